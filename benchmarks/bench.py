@@ -1,0 +1,175 @@
+"""Steady-state training speed: lamina beside real Keras 3 and a hand-written loop, same engine.
+
+Each (library, workload) pair runs in its own subprocess. Speed is samples per
+second of `fit` after one warm-up epoch (compilation excluded), over `--epochs`
+epochs, best of `--repeats` runs.
+
+Usage:
+    python benchmarks/bench.py                   # every workload on JAX
+    python benchmarks/bench.py --only small --libraries lamina keras
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+WORKLOADS = {
+    # name: (input dim, hidden sizes, classes, dropout, batch size, samples)
+    "small": (32, [64], 4, 0.0, 32, 32_000),
+    "mlp": (784, [512, 512], 10, 0.2, 128, 20_000),
+}
+
+
+def make_data(workload: str):
+    import numpy as np
+
+    dim, _, classes, _, _, samples = WORKLOADS[workload]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((samples, dim)).astype("float32")
+    y = rng.integers(0, classes, samples).astype("int32")
+    return x, y
+
+
+def build_keras_like(lib, workload: str):
+    dim, hidden, classes, dropout, _, _ = WORKLOADS[workload]
+    model = lib.Sequential()
+    model.add(lib.layers.Input(shape=(dim,)))
+    for units in hidden:
+        model.add(lib.layers.Dense(units, activation="relu"))
+        if dropout:
+            model.add(lib.layers.Dropout(dropout))
+    model.add(lib.layers.Dense(classes, activation="softmax"))
+    model.compile(optimizer=lib.optimizers.Adam(), loss="sparse_categorical_crossentropy")
+    return model
+
+
+def time_fit(model, x, y, batch_size, epochs, repeats) -> float:
+    model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)  # warm-up: compile
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0)
+        best = max(best, epochs * len(x) / (time.perf_counter() - start))
+    return best
+
+
+def run_lamina(workload, epochs, repeats):
+    import lamina
+
+    x, y = make_data(workload)
+    return time_fit(build_keras_like(lamina, workload), x, y, WORKLOADS[workload][4], epochs, repeats)
+
+
+def run_keras(workload, epochs, repeats):
+    import keras
+
+    x, y = make_data(workload)
+    return time_fit(build_keras_like(keras, workload), x, y, WORKLOADS[workload][4], epochs, repeats)
+
+
+def run_jax_loop(workload, epochs, repeats):
+    """A plain jitted JAX training loop: one jitted step per batch, Adam written out."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    dim, hidden, classes, dropout, batch, _ = WORKLOADS[workload]
+    x, y = make_data(workload)
+    sizes = [dim, *hidden, classes]
+    rng = np.random.default_rng(0)
+    params = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        limit = np.sqrt(6 / (a + b))
+        params.append((jnp.asarray(rng.uniform(-limit, limit, (a, b)), "float32"), jnp.zeros(b)))
+    opt = (jax.tree_util.tree_map(jnp.zeros_like, params), jax.tree_util.tree_map(jnp.zeros_like, params), 0)
+
+    def forward(params, xb, key):
+        h = xb
+        for i, (w, b) in enumerate(params):
+            h = h @ w + b
+            if i < len(params) - 1:
+                h = jax.nn.relu(h)
+                if dropout:
+                    key, sub = jax.random.split(key)
+                    keep = jax.random.bernoulli(sub, 1 - dropout, h.shape)
+                    h = jnp.where(keep, h / (1 - dropout), 0)
+        return jax.nn.log_softmax(h)
+
+    def loss_fn(params, xb, yb, key):
+        return -jnp.mean(jnp.take_along_axis(forward(params, xb, key), yb[:, None], 1))
+
+    @jax.jit
+    def step(params, opt, xb, yb, key):
+        loss, grads = jax.value_and_grad(loss_fn)(params, xb, yb, key)
+        m, v, t = opt
+        t = t + 1
+        m = jax.tree_util.tree_map(lambda m, g: 0.9 * m + 0.1 * g, m, grads)
+        v = jax.tree_util.tree_map(lambda v, g: 0.999 * v + 0.001 * g * g, v, grads)
+        scale = 1e-3 * jnp.sqrt(1 - 0.999**t) / (1 - 0.9**t)
+        params = jax.tree_util.tree_map(lambda p, m, v: p - scale * m / (jnp.sqrt(v) + 1e-7), params, m, v)
+        return params, (m, v, t), loss
+
+    key = jax.random.PRNGKey(0)
+
+    def epoch(params, opt, key):
+        order = np.random.permutation(len(x))
+        for i in range(0, len(x) - batch + 1, batch):
+            idx = order[i : i + batch]
+            key, sub = jax.random.split(key)
+            params, opt, loss = step(params, opt, x[idx], y[idx], sub)
+        loss.block_until_ready()
+        return params, opt, key
+
+    params, opt, key = epoch(params, opt, key)
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(epochs):
+            params, opt, key = epoch(params, opt, key)
+        best = max(best, epochs * len(x) / (time.perf_counter() - start))
+    return best
+
+
+RUNNERS = {"lamina": run_lamina, "keras": run_keras, "jax-loop": run_jax_loop}
+
+
+def child(library, workload, epochs, repeats):
+    print(json.dumps({"samples_per_s": RUNNERS[library](workload, epochs, repeats)}))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="*", default=list(WORKLOADS))
+    parser.add_argument("--libraries", nargs="*", default=list(RUNNERS))
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], args.child[1], args.epochs, args.repeats)
+        return
+    env = dict(os.environ, KERAS_BACKEND="jax", LAMINA_BACKEND="jax")
+    print(f"{'workload':10s} " + " ".join(f"{lib:>12s}" for lib in args.libraries) + "   lamina/keras")
+    for workload in args.only:
+        row = {}
+        for library in args.libraries:
+            cmd = [sys.executable, __file__, "--child", library, workload, "--epochs", str(args.epochs),
+                   "--repeats", str(args.repeats)]  # fmt: skip
+            out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            if out.returncode:
+                print(out.stderr[-2000:], file=sys.stderr)
+                row[library] = float("nan")
+            else:
+                row[library] = json.loads(out.stdout.strip().splitlines()[-1])["samples_per_s"]
+        ratio = row.get("lamina", float("nan")) / row.get("keras", float("nan")) if "keras" in row else float("nan")
+        print(f"{workload:10s} " + " ".join(f"{row[lib]:12,.0f}" for lib in args.libraries) + f"   {ratio:.2f}x",
+              flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Seed state: the process-wide generator behind `set_random_seed`, and SeedGenerator.
+
+Initial weights are drawn with NumPy from seeds taken from one process-wide
+generator, so `set_random_seed(s)` fixes them, and the same model gets the same
+initial weights on every engine. Run-time randomness (Dropout) comes from a
+SeedGenerator: a small non-trainable variable that each draw advances, threaded
+through the jitted train step as state (DESIGN rule 4).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_global = {"rng": np.random.default_rng()}
+
+
+def reseed(seed: int) -> None:
+    """Restarts the process-wide generator from `seed`."""
+    _global["rng"] = np.random.default_rng(seed)
+
+
+def draw_seed() -> int:
+    """A fresh 31-bit seed from the process-wide generator."""
+    return int(_global["rng"].integers(0, 2**31 - 1))
+
+
+def numpy_rng(seed=None) -> np.random.Generator:
+    """A NumPy generator: from `seed` when given, else from a fresh process-wide seed."""
+    return np.random.default_rng(draw_seed() if seed is None else seed)
+
+
+class SeedGenerator:
+    """A stream of random keys whose position is a variable (so it survives `jit`).
+
+    Args:
+        seed: an int for a fixed stream; None draws one from the process-wide generator.
+
+    Example:
+        >>> gen = SeedGenerator(1337)
+        >>> mask = lamina.ops.random.dropout(x, 0.5, seed=gen)
+    """
+
+    _is_seed_generator = True
+
+    def __init__(self, seed=None, name="seed_generator"):
+        from lamina.backend import Variable, engine
+
+        self._engine_random = engine.random
+        seed = draw_seed() if seed is None else int(seed)
+        self.state = Variable(engine.random.initial_seed_state(seed), dtype="uint32", trainable=False, name=name)
+
+    def next(self):
+        """The key for one draw; advances the state."""
+        current = self.state.value
+        self.state.assign(self._engine_random.next_seed_state(current))
+        return current

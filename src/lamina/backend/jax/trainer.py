@@ -1,0 +1,159 @@
+"""The JAX step runner: train, test and predict steps as jitted pure functions of explicit state.
+
+State is four lists of arrays — trainable, non-trainable (including seed
+state), optimizer and metric variables — read from the Variables before a
+call and written back after it, in `_write_back` only (DESIGN rule 4). A call
+runs k steps at once with `lax.scan` when the trainer stacks k batches.
+"""
+
+from __future__ import annotations
+
+import jax
+
+from lamina.backend.common import StatelessScope
+from lamina.utils import nest
+
+__all__ = ["StepRunner"]
+
+
+def _read(variables) -> list:
+    return [v._value for v in variables]
+
+
+def _write_back(variables, values) -> None:
+    for variable, value in zip(variables, values):
+        variable._value = value
+
+
+def _scope(*pairs):
+    mapping = []
+    for variables, values in pairs:
+        mapping.extend(zip(variables, values))
+    return StatelessScope(mapping)
+
+
+def batch_size_of(tree) -> int:
+    return int(nest.flatten(tree)[0].shape[0])
+
+
+def _first(tree):
+    return jax.tree_util.tree_map(lambda a: a[0], tree)
+
+
+class StepRunner:
+    """Compiled train/test/predict steps for one compiled model.
+
+    Example:
+        >>> runner = StepRunner(model)
+        >>> logs = runner.train(x_steps, y_steps, None)  # arrays shaped (k, batch, ...)
+    """
+
+    fuses_steps = True
+
+    def __init__(self, model, predict_only=False):
+        self.model = model
+        trainable = model.trainable_variables if predict_only else model._compiled_trainable
+        self.tv = list(trainable)
+        ids = {id(v) for v in self.tv}
+        every = model.weights + model.non_trainable_variables
+        seen = set()
+        self.ntv = []
+        for variable in every:
+            if id(variable) not in ids and id(variable) not in seen:
+                seen.add(id(variable))
+                self.ntv.append(variable)
+        self.ov = [] if predict_only else model.optimizer.variables
+        self.mv = [] if predict_only else model._compile_metrics.variables
+        eager = getattr(model, "_run_eagerly", False)
+        wrap = (lambda fn, **kw: fn) if eager else jax.jit
+        self._train_fn = wrap(self._train_chunk, donate_argnums=(0,))
+        self._test_fn = wrap(self._test_chunk, donate_argnums=(1,))
+        self._predict_fn = wrap(self._predict_chunk)
+
+    # ------------------------------------------------------------- train
+    def _train_step(self, state, batch):
+        model = self.model
+        tv_vals, ntv_vals, ov_vals, mv_vals = state
+        x, y, sw = batch
+
+        def loss_fn(tv_now):
+            with _scope((self.tv, tv_now), (self.ntv, ntv_vals)) as scope:
+                y_pred = nest.flatten(model(x, training=True))
+                total, per_output = model._compute_loss(x, y, y_pred, sw, training=True)
+                new_ntv = scope.values_for(self.ntv)
+            return total, (y_pred, per_output, new_ntv)
+
+        (total, (y_pred, per_output, ntv_vals)), grads = jax.value_and_grad(loss_fn, has_aux=True)(tv_vals)
+        with _scope((self.tv, tv_vals), (self.ov, ov_vals)) as scope:
+            model.optimizer.apply(grads, self.tv)
+            tv_vals = scope.values_for(self.tv)
+            ov_vals = scope.values_for(self.ov)
+        with _scope((self.mv, mv_vals)) as scope:
+            model._compile_metrics.update(y, y_pred, sw, total, per_output, batch_size_of(x))
+            mv_vals = scope.values_for(self.mv)
+        return (tv_vals, ntv_vals, ov_vals, mv_vals)
+
+    def _results(self, mv_vals) -> list:
+        with _scope((self.mv, mv_vals)):
+            return list(self.model._compile_metrics.results().values())
+
+    def _train_chunk(self, state, x, y, sw):
+        steps = nest.flatten(x)[0].shape[0]
+        if steps == 1:
+            state = self._train_step(state, _first((x, y, sw)))
+        else:
+            state, _ = jax.lax.scan(lambda s, b: (self._train_step(s, b), None), state, (x, y, sw))
+        return state, self._results(state[3])
+
+    def train(self, x, y, sw) -> list:
+        """Runs one train step per leading index of x/y/sw; returns the metric results in log order."""
+        variables = (self.tv, self.ntv, self.ov, self.mv)
+        state, logs = self._train_fn(tuple(_read(v) for v in variables), x, y, sw)
+        for group, values in zip(variables, state):
+            _write_back(group, values)
+        return logs
+
+    # -------------------------------------------------------------- test
+    def _test_step(self, tv_vals, state, batch):
+        ntv_vals, mv_vals = state
+        x, y, sw = batch
+        model = self.model
+        with _scope((self.tv, tv_vals), (self.ntv, ntv_vals)) as scope:
+            y_pred = nest.flatten(model(x, training=False))
+            total, per_output = model._compute_loss(x, y, y_pred, sw, training=False)
+            ntv_vals = scope.values_for(self.ntv)
+        with _scope((self.mv, mv_vals)) as scope:
+            model._compile_metrics.update(y, y_pred, sw, total, per_output, batch_size_of(x))
+            mv_vals = scope.values_for(self.mv)
+        return (ntv_vals, mv_vals)
+
+    def _test_chunk(self, tv_vals, state, x, y, sw):
+        steps = nest.flatten(x)[0].shape[0]
+        if steps == 1:
+            state = self._test_step(tv_vals, state, _first((x, y, sw)))
+        else:
+            state, _ = jax.lax.scan(lambda s, b: (self._test_step(tv_vals, s, b), None), state, (x, y, sw))
+        return state, self._results(state[1])
+
+    def test(self, x, y, sw) -> list:
+        """Runs one test step per leading index; returns the metric results in log order."""
+        state, logs = self._test_fn(_read(self.tv), (_read(self.ntv), _read(self.mv)), x, y, sw)
+        _write_back(self.ntv, state[0])
+        _write_back(self.mv, state[1])
+        return logs
+
+    # ----------------------------------------------------------- predict
+    def _predict_step(self, tv_vals, ntv_vals, x):
+        with _scope((self.tv, tv_vals), (self.ntv, ntv_vals)) as scope:
+            outputs = nest.flatten(self.model(x, training=False))
+            ntv_vals = scope.values_for(self.ntv)
+        return ntv_vals, outputs
+
+    def _predict_chunk(self, tv_vals, ntv_vals, x):
+        return jax.lax.scan(lambda s, b: self._predict_step(tv_vals, s, b), ntv_vals, x)
+
+    def predict(self, x) -> list:
+        """The outputs for each leading index of x, stacked: [(k, batch, ...), ...]."""
+        ntv_vals, outputs = self._predict_fn(_read(self.tv), _read(self.ntv), x)
+        _write_back(self.ntv, ntv_vals)
+        return outputs

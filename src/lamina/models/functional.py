@@ -1,0 +1,228 @@
+"""Functional models: a graph of layer calls from `Input`s to outputs (DESIGN rule 7)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lamina.backend import KerasTensor, engine
+from lamina.backend.common import is_float_dtype, standardize_dtype
+from lamina.layers.core.input_layer import InputLayer
+from lamina.models.model import Model
+from lamina.utils import nest
+
+
+def _producer(tensor: KerasTensor):
+    if tensor._keras_history is None:
+        raise ValueError(f"{tensor!r} was not made by lamina.Input() or a layer, so it cannot be part of a model.")
+    layer, node_index, _ = tensor._keras_history
+    return layer._inbound_nodes[node_index]
+
+
+def _sorted_nodes(outputs: list) -> list:
+    """Every node that leads to `outputs`, each after the nodes it depends on."""
+    order, done, active = [], set(), set()
+
+    def visit(node):
+        if id(node) in done:
+            return
+        if id(node) in active:
+            raise ValueError(f'The model graph has a cycle through layer "{node.layer.name}".')
+        active.add(id(node))
+        for tensor in node.input_tensors:
+            visit(_producer(tensor))
+        active.discard(id(node))
+        done.add(id(node))
+        order.append(node)
+
+    for tensor in outputs:
+        visit(_producer(tensor))
+    return order
+
+
+class Functional(Model):
+    """A model defined by its input and output tensors.
+
+    Args:
+        inputs: a KerasTensor from `Input()`, or a list/dict of them.
+        outputs: a KerasTensor made from the inputs by layer calls, or a list/dict of them.
+        name: the model's name (default `model`, `model_1`, ...).
+
+    Example:
+        >>> a = Input(shape=(3,), name="a")
+        >>> b = Input(shape=(3,), name="b")
+        >>> shared = Dense(4)
+        >>> merged = Concatenate()([shared(a), shared(b)])
+        >>> model = Model(inputs=[a, b], outputs=Dense(1)(merged))
+    """
+
+    def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+        super().__init__(name=name or _default_name(), trainable=trainable, **kwargs)
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        self._input_tensors = nest.flatten(inputs)
+        self._output_tensors = nest.flatten(outputs)
+        for tensor in self._input_tensors + self._output_tensors:
+            if not isinstance(tensor, KerasTensor):
+                raise TypeError(
+                    f"Model inputs and outputs must be symbolic tensors from lamina.Input() and layer calls, "
+                    f"got {type(tensor).__name__}."
+                )
+        for tensor in self._input_tensors:
+            if not isinstance(_producer(tensor).layer, InputLayer):
+                raise ValueError(
+                    f"Model inputs must come straight from lamina.Input(); {tensor.name!r} was made by layer "
+                    f'"{_producer(tensor).layer.name}".'
+                )
+        self._build_graph()
+        self.built = True
+
+    def _build_graph(self) -> None:
+        nodes = _sorted_nodes(self._output_tensors)
+        known = {id(t) for t in self._input_tensors}
+        layers = []
+        for node in nodes:
+            if isinstance(node.layer, InputLayer):
+                if id(node.outputs) not in known:
+                    raise ValueError(
+                        f'Graph disconnected: the model needs input "{node.layer.name}", which is not among its '
+                        f"inputs {[t.name for t in self._input_tensors]}."
+                    )
+            for tensor in node.output_tensors:
+                known.add(id(tensor))
+        input_layers = [_producer(t).layer for t in self._input_tensors]
+        for layer in input_layers + [n.layer for n in nodes]:
+            if all(layer is not seen for seen in layers):
+                layers.append(layer)
+        object.__setattr__(self, "_layers", layers)
+        self._nodes = [n for n in nodes if not isinstance(n.layer, InputLayer)]
+
+    # ------------------------------------------------------------- structure
+    @property
+    def inputs(self) -> list:
+        return list(self._input_tensors)
+
+    @property
+    def outputs(self) -> list:
+        return list(self._output_tensors)
+
+    @property
+    def input(self):
+        return self._inputs_struct
+
+    @property
+    def output(self):
+        return self._outputs_struct
+
+    @property
+    def input_names(self) -> list:
+        return [_producer(t).layer.name for t in self._input_tensors]
+
+    @property
+    def output_names(self) -> list:
+        return [_producer(t).layer.name for t in self._output_tensors]
+
+    @property
+    def input_shape(self):
+        shapes = [t.shape for t in self._input_tensors]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        shapes = [t.shape for t in self._output_tensors]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    # ---------------------------------------------------------------- calling
+    def _flat_inputs(self, inputs) -> list:
+        """The inputs in `self.inputs` order; dicts are matched by input name."""
+        if isinstance(inputs, dict):
+            missing = [n for n in self.input_names if n not in inputs]
+            if missing:
+                raise ValueError(
+                    f'Model "{self.name}" expects inputs named {self.input_names}; missing {missing} '
+                    f"(got keys {sorted(inputs)})."
+                )
+            return [inputs[n] for n in self.input_names]
+        flat = nest.flatten(inputs)
+        if len(flat) != len(self._input_tensors):
+            raise ValueError(
+                f'Model "{self.name}" expects {len(self._input_tensors)} input(s) {self.input_names}, got {len(flat)}.'
+            )
+        return flat
+
+    def __call__(self, *args, **kwargs):
+        if args and not any(isinstance(t, KerasTensor) for t in nest.flatten(args[0])):
+            flat = [self._convert_model_input(v, t) for v, t in zip(self._flat_inputs(args[0]), self._input_tensors)]
+            self._check_input_shapes(flat)
+            return self._run_call(flat, *args[1:], **kwargs)
+        return super().__call__(*args, **kwargs)
+
+    def _convert_model_input(self, value, tensor: KerasTensor):
+        if not engine.core.is_tensor(value):
+            value = np.asarray(value)
+        dtype = standardize_dtype(value.dtype)
+        if dtype != tensor.dtype and (is_float_dtype(dtype) or is_float_dtype(tensor.dtype)):
+            return engine.core.convert_to_tensor(value, dtype=tensor.dtype)
+        return engine.core.convert_to_tensor(value)
+
+    def _check_input_shapes(self, flat) -> None:
+        for i, (value, tensor) in enumerate(zip(flat, self._input_tensors)):
+            shape = tuple(value.shape)
+            ok = len(shape) == len(tensor.shape) and all(
+                want is None or want == got for want, got in zip(tensor.shape, shape)
+            )
+            if not ok:
+                raise ValueError(f'Input {i} of layer "{self.name}" expects shape {tensor.shape}, got {shape}.')
+
+    def _check_inputs(self, inputs) -> None:
+        flat = self._flat_inputs(inputs)
+        self._check_input_shapes(flat)
+
+    def call(self, inputs, training=None):
+        values = {}
+        for tensor, value in zip(self._input_tensors, self._flat_inputs(inputs)):
+            values[id(tensor)] = value
+
+        def lookup(item):
+            return values[id(item)] if isinstance(item, KerasTensor) else item
+
+        for node in self._nodes:
+            args = nest.map_structure(lookup, node.args)
+            kwargs = nest.map_structure(lookup, node.kwargs)
+            outputs = node.layer(*args, **kwargs)
+            for tensor, value in zip(node.output_tensors, nest.flatten(outputs)):
+                values[id(tensor)] = value
+        return nest.map_structure(lookup, self._outputs_struct)
+
+    def get_config(self) -> dict:
+        """The Keras 2 functional config: layers with their inbound nodes, input and output references."""
+
+        def ref(tensor):
+            layer, node_index, tensor_index = tensor._keras_history
+            return [layer.name, node_index, tensor_index]
+
+        own_nodes = {id(node) for node in self._nodes}
+        layer_configs = []
+        for layer in self.layers:
+            inbound = [
+                [ref(t) + [{}] for t in node.input_tensors] for node in layer._inbound_nodes if id(node) in own_nodes
+            ]
+            layer_configs.append(
+                {
+                    "class_name": type(layer).__name__,
+                    "name": layer.name,
+                    "config": layer.get_config(),
+                    "inbound_nodes": inbound,
+                }
+            )
+        return {
+            "name": self.name,
+            "layers": layer_configs,
+            "input_layers": [ref(t) for t in self._input_tensors],
+            "output_layers": [ref(t) for t in self._output_tensors],
+        }
+
+
+def _default_name() -> str:
+    from lamina.backend.common import unique_name
+
+    return unique_name("model")

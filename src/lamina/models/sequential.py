@@ -1,0 +1,180 @@
+"""Sequential: a plain stack of layers, each feeding the next."""
+
+from __future__ import annotations
+
+from lamina.backend import KerasTensor
+from lamina.backend.common import unique_name
+from lamina.layers.core.input_layer import InputLayer
+from lamina.layers.layer import Layer
+from lamina.models.model import Model
+
+
+class Sequential(Model):
+    """A linear stack of layers.
+
+    Give the first layer `input_shape=` (or `input_dim=`, `batch_input_shape=`,
+    `batch_size=`), or add an `Input()` first, and the model is built at once;
+    otherwise it is built from the first data it sees.
+
+    Example:
+        >>> model = Sequential()
+        >>> model.add(Dense(32, activation="relu", input_dim=784))
+        >>> model.add(Dense(10, activation="softmax"))
+        >>> len(model.layers)
+        2
+        >>> model.pop()
+        >>> len(model.layers)
+        1
+    """
+
+    def __init__(self, layers=None, name=None, trainable=True):
+        super().__init__(name=name or unique_name("sequential"), trainable=trainable)
+        object.__setattr__(self, "_input_layer", None)
+        object.__setattr__(self, "_chain", [])  # the output tensor of each layer, once built
+        self.built = False
+        for layer in layers or []:
+            self.add(layer)
+
+    # ------------------------------------------------------------ structure
+    def add(self, layer) -> None:
+        """Adds a layer on top of the stack (or an `Input()` at the bottom)."""
+        if isinstance(layer, KerasTensor) and layer._keras_history is not None:
+            layer = layer._keras_history[0]
+        if isinstance(layer, InputLayer):
+            if self._input_layer is not None or self._layers:
+                raise ValueError(f'Sequential model "{self.name}" can take an Input only before any other layer.')
+            object.__setattr__(self, "_input_layer", layer)
+            self._rebuild()
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add() expects a Layer, got {type(layer).__name__}: {layer!r}.")
+        if any(existing.name == layer.name for existing in self._layers):
+            raise ValueError(
+                f'All layers added to a Sequential model need unique names; "{layer.name}" is already in '
+                f'model "{self.name}".'
+            )
+        if not self._layers and self._input_layer is None and layer._batch_input_shape is not None:
+            shape = layer._batch_input_shape
+            dtype = "int32" if type(layer).__name__ == "Embedding" else None
+            object.__setattr__(
+                self, "_input_layer", InputLayer(batch_shape=shape, dtype=dtype, name=f"{layer.name}_input")
+            )
+        self._layers.append(layer)
+        if self._input_layer is not None:
+            if self._chain:
+                self._chain.append(layer(self._chain[-1]))
+                self.built = True
+            else:
+                self._rebuild()
+
+    def pop(self) -> None:
+        """Removes the last layer."""
+        if not self._layers:
+            raise IndexError(f'Sequential model "{self.name}" has no layers to pop.')
+        layer = self._layers.pop()
+        if self._chain:
+            self._chain.pop()
+            if layer._inbound_nodes:
+                layer._inbound_nodes.pop()
+        self.built = bool(self._chain) or (self._input_layer is not None and not self._layers)
+
+    def _rebuild(self) -> None:
+        tensor = self._input_layer.output
+        chain = []
+        for layer in self._layers:
+            tensor = layer(tensor)
+            chain.append(tensor)
+        object.__setattr__(self, "_chain", chain)
+        self.built = True
+
+    def build(self, input_shape=None) -> None:
+        """Builds the model for inputs of `input_shape` (batch dimension included)."""
+        if self._input_layer is None:
+            if input_shape is None:
+                raise ValueError(f'Sequential model "{self.name}" needs an input shape to be built.')
+            object.__setattr__(self, "_input_layer", InputLayer(batch_shape=(None, *tuple(input_shape)[1:])))
+        self._rebuild()
+
+    @property
+    def layers(self) -> list:
+        return list(self._layers)
+
+    @property
+    def input(self):
+        if self._input_layer is None:
+            raise AttributeError(f'Sequential model "{self.name}" has no input yet: it is not built.')
+        return self._input_layer.output
+
+    @property
+    def output(self):
+        if not self._chain:
+            if self._input_layer is not None and not self._layers:
+                return self._input_layer.output
+            raise AttributeError(f'Sequential model "{self.name}" has no output yet: it is not built.')
+        return self._chain[-1]
+
+    @property
+    def inputs(self) -> list:
+        return [self.input]
+
+    @property
+    def outputs(self) -> list:
+        return [self.output]
+
+    @property
+    def input_names(self) -> list:
+        return [self._input_layer.name] if self._input_layer is not None else []
+
+    @property
+    def output_names(self) -> list:
+        return [self._layers[-1].name] if self._layers else []
+
+    @property
+    def input_shape(self):
+        return self.input.shape
+
+    @property
+    def output_shape(self):
+        return self.output.shape
+
+    # -------------------------------------------------------------- calling
+    def _maybe_build(self, inputs) -> None:
+        if not self.built and self._input_layer is None:
+            self.build(tuple(inputs.shape))
+
+    def _check_inputs(self, inputs) -> None:
+        if self._input_layer is None or not self._layers:
+            return
+        want = self._input_layer.batch_shape
+        got = tuple(inputs.shape)
+        if len(want) != len(got) or any(w is not None and w != g for w, g in zip(want, got)):
+            raise ValueError(f'Input 0 of layer "{self._layers[0].name}" expects shape {want}, got {got}.')
+
+    def _convert_input(self, value):
+        if self._input_layer is not None and self._input_layer.dtype.startswith("int"):
+            return _as_tensor(value)
+        return super()._convert_input(value)
+
+    def call(self, inputs, training=None):
+        if not self._layers:
+            raise ValueError(f'Sequential model "{self.name}" has no layers to call.')
+        outputs = inputs
+        for layer in self._layers:
+            outputs = layer(outputs)
+        return outputs
+
+    def get_config(self) -> dict:
+        """Keras 2's Sequential config: a name and a list of layer configs."""
+        layers = []
+        for i, layer in enumerate(self._layers):
+            config = layer.get_config()
+            if i == 0 and self._input_layer is not None:
+                config["batch_input_shape"] = list(self._input_layer.batch_shape)
+            layers.append({"class_name": type(layer).__name__, "config": config})
+        return {"name": self.name, "layers": layers}
+
+
+def _as_tensor(value):
+    from lamina.backend import engine
+
+    return engine.core.convert_to_tensor(value)

@@ -1,0 +1,454 @@
+"""compile / fit / evaluate / predict, written once for every engine (DESIGN rule 5).
+
+The engine supplies a step runner (`backend.<engine>.trainer.StepRunner`) that
+runs one or several train, test or predict steps on batches stacked along a
+leading axis. Everything else — data, batching, validation, callbacks,
+progress, History — lives here.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from lamina import optimizers
+from lamina.backend import engine
+from lamina.backend.common.seed import numpy_rng
+from lamina.callbacks.callback import CallbackList
+from lamina.callbacks.history import History
+from lamina.callbacks.progbar_logger import ProgbarLogger
+from lamina.trainers.compile_utils import CompileLoss, CompileMetrics, regularization_total
+from lamina.trainers.data.array_data import ArrayData, epoch_order
+from lamina.utils import nest
+
+_FUSED_TARGET_SECONDS = 0.25  # one fused call should take about this long, so progress still moves
+_FUSED_MAX_STEPS = 1024
+_FUSED_MAX_BYTES = 64 * 2**20
+
+
+def _pow2_floor(value: float) -> int:
+    out = 1
+    while out * 2 <= value:
+        out *= 2
+    return out
+
+
+class Trainer:
+    """The training API mixed into Model."""
+
+    def __init__(self):
+        self.optimizer = None
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+        self._runner = None
+        self._compile_loss = None
+        self._compile_metrics = None
+        self._fused_steps = None
+
+    # ---------------------------------------------------------------- compile
+    def compile(
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        metrics=None,
+        loss_weights=None,
+        weighted_metrics=None,
+        run_eagerly=False,
+        steps_per_execution="auto",
+        jit_compile="auto",
+        **kwargs,
+    ):
+        """Configures the model for training.
+
+        Args:
+            optimizer: a name ('sgd', 'rmsprop', 'adam') or an Optimizer.
+            loss: a name, function or Loss; or a list/dict with one per output.
+            metrics: names, functions or Metrics; "accuracy" is resolved from the loss.
+            loss_weights: a list/dict of per-output factors for the total loss.
+            weighted_metrics: metrics that also use sample_weight/class_weight.
+            steps_per_execution: "auto" (fuse steps into one compiled call when no
+                callback needs every batch) or a number of steps per call.
+
+        Which weights are trainable is fixed here: changing `layer.trainable`
+        takes effect at the next `compile()`, as the Keras FAQ says.
+
+        Example:
+            >>> model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        """
+        kwargs.pop("sample_weight_mode", None)
+        kwargs.pop("target_tensors", None)
+        if kwargs:
+            raise TypeError(f"compile() got unexpected keyword argument(s): {sorted(kwargs)}.")
+        if steps_per_execution != "auto" and (not isinstance(steps_per_execution, int) or steps_per_execution < 1):
+            raise ValueError(f'steps_per_execution must be "auto" or a positive int, got {steps_per_execution!r}.')
+        self.optimizer = optimizers.get(optimizer)
+        self._compile_loss = CompileLoss(loss, loss_weights)
+        self._compile_metrics = CompileMetrics(metrics, weighted_metrics)
+        self._steps_per_execution = steps_per_execution
+        self._run_eagerly = bool(run_eagerly)
+        self._jit_compile = jit_compile
+        self._compile_config = {
+            "optimizer": optimizer,
+            "loss": loss,
+            "metrics": metrics,
+            "loss_weights": loss_weights,
+            "weighted_metrics": weighted_metrics,
+        }
+        self._runner = None
+        self._fused_steps = None
+        self._compiled_trainable = None
+        self.compiled = True
+        if self.built:
+            self._freeze_trainable_set()
+
+    def _freeze_trainable_set(self) -> None:
+        self._compiled_trainable = list(self.trainable_variables)
+
+    def _assert_compiled(self, what: str) -> None:
+        if not self.compiled:
+            raise RuntimeError(
+                f"You must compile the model before calling {what}(): "
+                "model.compile(optimizer='adam', loss='mse') for example."
+            )
+
+    @property
+    def metrics_names(self) -> list:
+        if self._compile_metrics is None:
+            return []
+        return [m.name for m in self._compile_metrics.all_metrics]
+
+    @property
+    def metrics(self) -> list:
+        return [] if self._compile_metrics is None else self._compile_metrics.all_metrics
+
+    def reset_metrics(self) -> None:
+        if self._compile_metrics is not None:
+            self._compile_metrics.reset()
+
+    # ------------------------------------------------------- step machinery
+    def _output_names_list(self, count: int) -> list:
+        names = list(getattr(self, "output_names", None) or [])
+        return names if len(names) == count else [f"output_{i}" for i in range(count)]
+
+    def _prepare(self, data: ArrayData) -> None:
+        """Builds the model, the loss and metric containers and the engine runner, once per compile."""
+        if self._runner is not None:
+            return
+        sample_x, sample_y, _ = data.take(np.arange(min(data.n, 2)))
+        if not self.built:
+            self(sample_x)
+        if self._compiled_trainable is None:
+            self._freeze_trainable_set()
+        y_pred = nest.flatten(engine.core.compute_output_spec(self._predict_symbolic, _specs(sample_x)))
+        names = self._output_names_list(len(y_pred))
+        self._compile_loss.build(names)
+        y_shapes = [tuple(a.shape) for a in (sample_y or [])] or [t.shape for t in y_pred]
+        self._compile_metrics.build(names, self._compile_loss, y_shapes, [t.shape for t in y_pred])
+        self.optimizer.build(self._compiled_trainable)
+        self._runner = engine.trainer.StepRunner(self)
+
+    def _predict_symbolic(self, x):
+        return self(x, training=False)
+
+    def _compute_loss(self, x, y, y_pred: list, sample_weight, training: bool):
+        """(total loss with penalties, per-output losses). Called inside the engine's step."""
+        if y is None and any(loss is not None for loss in self._compile_loss.losses):
+            raise ValueError("This model was compiled with a loss, so fit/evaluate need targets `y`.")
+        total, per_output = self._compile_loss(y, y_pred, sample_weight)
+        return total + regularization_total(self), per_output
+
+    def _step_inputs(self, data: ArrayData, indices, k: int):
+        """The batches at `indices`, stacked as k steps along a leading axis."""
+        x, y, sw = data.take(indices)
+
+        def stack(array):
+            return array.reshape((k, array.shape[0] // k, *array.shape[1:]))
+
+        return (
+            nest.map_structure(stack, x),
+            (None if y is None else [stack(a) for a in y]),
+            (None if sw is None else [stack(a) for a in sw]),
+        )
+
+    def _choose_fused(self, data: ArrayData, batch_size: int, per_batch: bool) -> int | None:
+        if per_batch or self._run_eagerly or not self._runner.fuses_steps:
+            return 1
+        if self._steps_per_execution != "auto":
+            return self._steps_per_execution
+        return self._fused_steps  # None until measured
+
+    def _measure_fused(self, seconds: float, data: ArrayData, batch_size: int) -> None:
+        by_time = _FUSED_TARGET_SECONDS / max(seconds, 1e-7)
+        by_bytes = _FUSED_MAX_BYTES / (data.bytes_per_sample() * batch_size)
+        self._fused_steps = max(1, _pow2_floor(min(by_time, by_bytes, _FUSED_MAX_STEPS)))
+
+    def _host_logs(self, results) -> dict:
+        """The runner's metric results (a list in log order) as a dict of Python floats."""
+        values = engine.core.convert_to_numpy_tree(results)
+        return {metric.name: float(value) for metric, value in zip(self._compile_metrics.all_metrics, values)}
+
+    # -------------------------------------------------------------------- fit
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        class_weight=None,
+        sample_weight=None,
+        initial_epoch=0,
+        steps_per_epoch=None,
+        validation_steps=None,
+        validation_batch_size=None,
+        validation_freq=1,
+        **kwargs,
+    ):
+        """Trains for `epochs` epochs and returns a History.
+
+        Validation data is the *last* `validation_split` fraction of x/y, taken
+        before shuffling, and is evaluated at the end of every epoch. With
+        `shuffle=True` the training samples are reordered every epoch. The
+        logged training loss is the mean over the epoch's batches (weighted by
+        batch size, so a short last batch counts for less).
+
+        Example:
+            >>> history = model.fit(x, y, batch_size=32, epochs=10, validation_split=0.2)
+            >>> history.history["val_loss"]
+        """
+        for ignored in ("workers", "use_multiprocessing", "max_queue_size"):
+            kwargs.pop(ignored, None)
+        if kwargs:
+            raise TypeError(f"fit() got unexpected keyword argument(s): {sorted(kwargs)}.")
+        self._assert_compiled("fit")
+        batch_size = _check_batch_size(batch_size)
+        verbose = 1 if verbose == "auto" else int(verbose)
+        data = ArrayData(self, x, y, sample_weight, class_weight)
+        val_data = None
+        if validation_data is not None:
+            val_data = ArrayData(self, *_unpack_validation(validation_data))
+        elif validation_split:
+            data, val_data = data.split(validation_split)
+        self._prepare(data)
+        steps = steps_per_epoch or -(-data.n // batch_size)
+        history = History()
+        user_callbacks = list(callbacks or [])
+        built_in = [history] + ([ProgbarLogger(verbose)] if verbose else [])
+        params = {"epochs": epochs, "steps": steps, "verbose": verbose, "batch_size": batch_size}
+        callback_list = CallbackList(user_callbacks + built_in, self, params)
+        per_batch = callback_list.needs_every_batch()
+        rng = numpy_rng()
+        self.stop_training = False
+        callback_list.call("on_train_begin", None)
+        logs = {}
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            callback_list.call("on_epoch_begin", epoch, None)
+            order, steps = epoch_order(data.n, batch_size, steps_per_epoch, shuffle, rng)
+            logs = self._train_epoch(data, order, batch_size, steps, callback_list, per_batch)
+            if val_data is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = self._evaluate_data(
+                    val_data, validation_batch_size or batch_size, validation_steps, callback_list, in_fit=True
+                )
+                logs.update({f"val_{name}": value for name, value in val_logs.items()})
+            callback_list.call("on_epoch_end", epoch, logs)
+            if self.stop_training:
+                break
+        callback_list.call("on_train_end", logs)
+        self.history = history
+        return history
+
+    def _train_epoch(self, data, order, batch_size, steps, callback_list, per_batch) -> dict:
+        step = 0
+        logs = {}
+        full_batches = min(len(order), steps * batch_size) // batch_size
+        while step < steps:
+            cap = self._choose_fused(data, batch_size, per_batch)
+            k = _balanced_chunk(full_batches - step, cap or 1)
+            start = step * batch_size
+            end = min(start + k * batch_size, len(order))
+            if per_batch:
+                callback_list.on_train_batch_begin(step, None)
+            began = time.perf_counter()
+            logs = self._host_logs(self._runner.train(*self._step_inputs(data, order[start:end], k)))
+            if cap is None and step == 1:
+                self._measure_fused(time.perf_counter() - began, data, batch_size)
+            step += k
+            callback_list.on_train_batch_end(step - 1, logs)
+            if self.stop_training:
+                break
+        return logs
+
+    # --------------------------------------------------------------- evaluate
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        verbose="auto",
+        sample_weight=None,
+        steps=None,
+        callbacks=None,
+        return_dict=False,
+        **kwargs,
+    ):
+        """The loss (plus regularization penalties) and metrics on x/y, in inference mode.
+
+        Returns a scalar when there are no metrics, else `[loss, metric, ...]`
+        (in `model.metrics_names` order), or a dict with `return_dict=True`.
+
+        Example:
+            >>> loss, acc = model.evaluate(x_test, y_test)
+        """
+        for ignored in ("workers", "use_multiprocessing", "max_queue_size"):
+            kwargs.pop(ignored, None)
+        if kwargs:
+            raise TypeError(f"evaluate() got unexpected keyword argument(s): {sorted(kwargs)}.")
+        self._assert_compiled("evaluate")
+        batch_size = _check_batch_size(batch_size)
+        verbose = 1 if verbose == "auto" else int(verbose)
+        data = ArrayData(self, x, y, sample_weight)
+        self._prepare(data)
+        total = steps or -(-data.n // batch_size)
+        built_in = [ProgbarLogger(verbose)] if verbose == 1 else []
+        callback_list = CallbackList(list(callbacks or []) + built_in, self, {"steps": total, "verbose": verbose})
+        logs = self._evaluate_data(data, batch_size, steps, callback_list, in_fit=False)
+        return _evaluate_result(logs, return_dict)
+
+    def _evaluate_data(self, data, batch_size, steps, callback_list, in_fit: bool) -> dict:
+        self._prepare(data)
+        self.reset_metrics()
+        order, steps = epoch_order(data.n, batch_size, steps, False, None)
+        per_batch = callback_list.needs_every_batch()
+        callback_list.params["in_fit"] = in_fit
+        callback_list.call("on_test_begin", None)
+        logs = {}
+        for start, end, k, step in _chunks(len(order), batch_size, steps, 1 if per_batch else 64):
+            if per_batch:
+                callback_list.call("on_test_batch_begin", step, None)
+            logs = self._host_logs(self._runner.test(*self._step_inputs(data, order[start:end], k)))
+            callback_list.call("on_test_batch_end", step + k - 1, logs)
+        callback_list.call("on_test_end", logs)
+        callback_list.params["in_fit"] = False
+        return logs
+
+    # ---------------------------------------------------------------- predict
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
+        """The model's outputs for x, computed batch by batch in inference mode, as NumPy arrays.
+
+        Example:
+            >>> probabilities = model.predict(x_test, batch_size=256)
+        """
+        for ignored in ("workers", "use_multiprocessing", "max_queue_size"):
+            kwargs.pop(ignored, None)
+        if kwargs:
+            raise TypeError(f"predict() got unexpected keyword argument(s): {sorted(kwargs)}.")
+        batch_size = _check_batch_size(batch_size)
+        verbose = 1 if verbose == "auto" else int(verbose)
+        data = ArrayData(self, x)
+        if not self.built:
+            self(data.take(np.arange(min(data.n, 2)))[0])
+        runner = self._runner or engine.trainer.StepRunner(self, predict_only=True)
+        order, steps = epoch_order(data.n, batch_size, steps, False, None)
+        built_in = [ProgbarLogger(verbose)] if verbose == 1 else []
+        callback_list = CallbackList(list(callbacks or []) + built_in, self, {"steps": steps, "verbose": verbose})
+        per_batch = callback_list.needs_every_batch()
+        callback_list.call("on_predict_begin", None)
+        pieces = []
+        for start, end, k, step in _chunks(len(order), batch_size, steps, 1 if per_batch else 64):
+            if per_batch:
+                callback_list.call("on_predict_batch_begin", step, None)
+            x_chunk = self._step_inputs(data, order[start:end], k)[0]
+            outputs = engine.core.convert_to_numpy_tree(runner.predict(x_chunk))
+            pieces.append([o.reshape((-1, *o.shape[2:])) for o in nest.flatten(outputs)])
+            callback_list.call("on_predict_batch_end", step + k - 1, {"outputs": pieces[-1]})
+        callback_list.call("on_predict_end", None)
+        if not pieces:
+            raise ValueError("predict() got no samples.")
+        merged = [np.concatenate(parts, axis=0) for parts in zip(*pieces)]
+        return merged[0] if len(merged) == 1 else merged
+
+    # --------------------------------------------------------- batch methods
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True, return_dict=False):
+        """One gradient update on exactly this batch; returns its loss (and metrics).
+
+        Example:
+            >>> loss = model.train_on_batch(x[:32], y[:32])
+        """
+        self._assert_compiled("train_on_batch")
+        data = ArrayData(self, x, y, sample_weight, class_weight)
+        self._prepare(data)
+        if reset_metrics:
+            self.reset_metrics()
+        logs = self._host_logs(self._runner.train(*self._step_inputs(data, np.arange(data.n), 1)))
+        return _evaluate_result(logs, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
+        """The loss (and metrics) on exactly this batch, in inference mode."""
+        self._assert_compiled("test_on_batch")
+        data = ArrayData(self, x, y, sample_weight)
+        self._prepare(data)
+        if reset_metrics:
+            self.reset_metrics()
+        logs = self._host_logs(self._runner.test(*self._step_inputs(data, np.arange(data.n), 1)))
+        return _evaluate_result(logs, return_dict)
+
+    def predict_on_batch(self, x):
+        """The model's outputs for exactly this batch, as NumPy arrays."""
+        return self.predict(x, batch_size=len(nest.flatten(x)[0]) or 1, verbose=0)
+
+
+def _specs(x):
+    from lamina.backend import KerasTensor
+
+    return nest.map_structure(lambda a: KerasTensor((None, *a.shape[1:]), dtype=str(a.dtype)), x)
+
+
+def _balanced_chunk(full_left: int, cap: int) -> int:
+    """How many full batches the next call takes: at most `cap`, split evenly over the calls left."""
+    if full_left <= 0:
+        return 1
+    calls = -(-full_left // cap)
+    return -(-full_left // calls)
+
+
+def _chunks(n: int, batch_size: int, steps: int, fused: int):
+    """(start, end, k, first step) for evaluate/predict: up to `fused` full batches per call."""
+    step = 0
+    limit = min(n, steps * batch_size)
+    full_batches = limit // batch_size
+    while step < steps and step * batch_size < limit:
+        k = _balanced_chunk(full_batches - step, fused)
+        start = step * batch_size
+        yield start, min(start + k * batch_size, limit), k, step
+        step += k
+
+
+def _check_batch_size(batch_size) -> int:
+    if batch_size is None:
+        return 32
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    return int(batch_size)
+
+
+def _unpack_validation(validation_data):
+    if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
+        raise ValueError(
+            "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, val_sample_weight), "
+            f"got {type(validation_data).__name__}."
+        )
+    return tuple(validation_data)
+
+
+def _evaluate_result(logs: dict, return_dict: bool):
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
