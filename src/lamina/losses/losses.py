@@ -2,33 +2,54 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from lamina import config, ops
 
 
 def match_ranks(y_true, y_pred):
-    """Squeezes or expands a trailing axis of size 1 so both have the same rank (as Keras does)."""
+    """Squeezes or expands a trailing axis of size 1 so both have the same rank (as Keras does).
+
+    A rank-1 side is expanded rather than the other squeezed, so targets of shape (N,)
+    against predictions of shape (N, 1) still give one value per sample, not a scalar.
+    """
     if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
-        y_true = ops.squeeze(y_true, -1)
+        if y_pred.ndim == 1:
+            y_pred = ops.expand_dims(y_pred, -1)
+        else:
+            y_true = ops.squeeze(y_true, -1)
     elif y_pred.ndim == y_true.ndim + 1 and y_pred.shape[-1] == 1:
-        y_pred = ops.squeeze(y_pred, -1)
+        if y_true.ndim == 1:
+            y_true = ops.expand_dims(y_true, -1)
+        else:
+            y_pred = ops.squeeze(y_pred, -1)
     return y_true, y_pred
 
 
-def _float_pair(y_true, y_pred):
+def _float_pair(y_true, y_pred, loss_name):
+    """Targets cast to the predictions' dtype, ranks matched; a ValueError naming the loss if shapes disagree."""
     y_pred = ops.convert_to_tensor(y_pred)
     y_true = ops.cast(y_true, ops.dtype_of(y_pred))
-    return match_ranks(y_true, y_pred)
+    y_true, y_pred = match_ranks(y_true, y_pred)
+    try:
+        np.broadcast_shapes(tuple(y_true.shape), tuple(y_pred.shape))
+    except ValueError:
+        raise ValueError(
+            f"{loss_name} expects targets of the predictions' shape {tuple(y_pred.shape)}, "
+            f"got targets of shape {tuple(y_true.shape)}."
+        ) from None
+    return y_true, y_pred
 
 
 def mean_squared_error(y_true, y_pred):
     """mean((y_true - y_pred)**2) over the last axis."""
-    y_true, y_pred = _float_pair(y_true, y_pred)
+    y_true, y_pred = _float_pair(y_true, y_pred, "mean_squared_error")
     return ops.mean(ops.square(y_true - y_pred), axis=-1)
 
 
 def mean_absolute_error(y_true, y_pred):
     """mean(|y_true - y_pred|) over the last axis."""
-    y_true, y_pred = _float_pair(y_true, y_pred)
+    y_true, y_pred = _float_pair(y_true, y_pred, "mean_absolute_error")
     return ops.mean(ops.abs(y_true - y_pred), axis=-1)
 
 
@@ -62,7 +83,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
 
 def binary_crossentropy(y_true, y_pred, from_logits=False):
     """mean over the last axis of -(y log p + (1 - y) log(1 - p)), p clipped to [eps, 1-eps]."""
-    y_true, y_pred = _float_pair(y_true, y_pred)
+    y_true, y_pred = _float_pair(y_true, y_pred, "binary_crossentropy")
     values = ops.binary_crossentropy(y_true, y_pred, from_logits=from_logits, epsilon=config.epsilon())
     return ops.mean(values, axis=-1)
 
@@ -72,7 +93,8 @@ class Loss:
 
     Args:
         reduction: "sum_over_batch_size" (default: the weighted sum divided by the
-            number of values), "sum", "mean" (weighted mean) or "none".
+            number of values), "sum", "mean" (the same as "sum_over_batch_size", as in Keras 3),
+            "mean_with_sample_weight" (the weighted sum divided by the sum of the weights) or "none".
         name: the loss's name.
 
     Example:
@@ -80,8 +102,11 @@ class Loss:
     """
 
     def __init__(self, reduction="sum_over_batch_size", name=None):
-        if reduction not in ("sum_over_batch_size", "sum", "mean", "none", "auto", None):
-            raise ValueError(f"Loss reduction must be sum_over_batch_size, sum, mean or none, got {reduction!r}.")
+        if reduction not in ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", "auto", None):
+            raise ValueError(
+                "Loss reduction must be sum_over_batch_size, sum, mean, mean_with_sample_weight or none, "
+                f"got {reduction!r}."
+            )
         self.reduction = "sum_over_batch_size" if reduction == "auto" else reduction
         self.name = name or type(self).__name__
 
@@ -114,7 +139,7 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
     total = ops.sum(values)
     if reduction == "sum":
         return total
-    if reduction == "mean" and sample_weight is not None:
+    if reduction == "mean_with_sample_weight" and sample_weight is not None:
         return total / ops.maximum(ops.sum(ops.broadcast_to(sample_weight, values.shape)), config.epsilon())
     size = 1
     for dim in values.shape:

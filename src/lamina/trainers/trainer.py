@@ -172,8 +172,13 @@ class Trainer:
             (None if sw is None else [stack(a) for a in sw]),
         )
 
+    def _fusable(self, runner, data: ArrayData, per_batch: bool) -> bool:
+        if per_batch or getattr(self, "_run_eagerly", False):
+            return False
+        return runner.can_fuse(data.take(np.arange(1))[0])
+
     def _choose_fused(self, data: ArrayData, batch_size: int, per_batch: bool) -> int | None:
-        if per_batch or self._run_eagerly or not self._runner.fuses_steps:
+        if not self._fusable(self._runner, data, per_batch):
             return 1
         if self._steps_per_execution != "auto":
             return self._steps_per_execution
@@ -329,7 +334,8 @@ class Trainer:
         callback_list.params["in_fit"] = in_fit
         callback_list.call("on_test_begin", None)
         logs = {}
-        for start, end, k, step in _chunks(len(order), batch_size, steps, 1 if per_batch else 64):
+        fused = 64 if self._fusable(self._runner, data, per_batch) else 1
+        for start, end, k, step in _chunks(len(order), batch_size, steps, fused):
             if per_batch:
                 callback_list.call("on_test_batch_begin", step, None)
             logs = self._host_logs(self._runner.test(*self._step_inputs(data, order[start:end], k)))
@@ -361,7 +367,8 @@ class Trainer:
         per_batch = callback_list.needs_every_batch()
         callback_list.call("on_predict_begin", None)
         pieces = []
-        for start, end, k, step in _chunks(len(order), batch_size, steps, 1 if per_batch else 64):
+        fused = 64 if self._fusable(runner, data, per_batch) else 1
+        for start, end, k, step in _chunks(len(order), batch_size, steps, fused):
             if per_batch:
                 callback_list.call("on_predict_batch_begin", step, None)
             x_chunk = self._step_inputs(data, order[start:end], k)[0]

@@ -40,6 +40,18 @@ def _first(tree):
     return jax.tree_util.tree_map(lambda a: a[0], tree)
 
 
+def _uses_primitive(jaxpr, fragment: str) -> bool:
+    """True if any equation of `jaxpr` (or of a jaxpr nested in it) is a primitive whose name contains `fragment`."""
+    for eqn in jaxpr.eqns:
+        if fragment in eqn.primitive.name:
+            return True
+        for param in eqn.params.values():
+            inner = getattr(param, "jaxpr", param)
+            if hasattr(inner, "eqns") and _uses_primitive(inner, fragment):
+                return True
+    return False
+
+
 class StepRunner:
     """Compiled train/test/predict steps for one compiled model.
 
@@ -48,10 +60,9 @@ class StepRunner:
         >>> logs = runner.train(x_steps, y_steps, None)  # arrays shaped (k, batch, ...)
     """
 
-    fuses_steps = True
-
     def __init__(self, model, predict_only=False):
         self.model = model
+        self._fusable = None
         trainable = model.trainable_variables if predict_only else model._compiled_trainable
         self.tv = list(trainable)
         ids = {id(v) for v in self.tv}
@@ -69,6 +80,22 @@ class StepRunner:
         self._train_fn = wrap(self._train_chunk, donate_argnums=(0,))
         self._test_fn = wrap(self._test_chunk, donate_argnums=(1,))
         self._predict_fn = wrap(self._predict_chunk)
+
+    def can_fuse(self, x_batch) -> bool:
+        """Whether k steps may run as one `lax.scan` call (decided once, from one batch of x).
+
+        XLA:CPU runs convolutions inside a while loop on a slow path (measured 20x
+        slower than the same step called k times), so on CPU a model whose step
+        convolves runs one step per call.
+        """
+        if self._fusable is None:
+            if jax.default_backend() != "cpu":
+                self._fusable = True
+            else:
+                sample = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), x_batch)
+                jaxpr = jax.make_jaxpr(self._predict_step)(_read(self.tv), _read(self.ntv), sample)
+                self._fusable = not _uses_primitive(jaxpr.jaxpr, "conv")
+        return self._fusable
 
     # ------------------------------------------------------------- train
     def _train_step(self, state, batch):
@@ -150,6 +177,9 @@ class StepRunner:
         return ntv_vals, outputs
 
     def _predict_chunk(self, tv_vals, ntv_vals, x):
+        if nest.flatten(x)[0].shape[0] == 1:
+            ntv_vals, outputs = self._predict_step(tv_vals, ntv_vals, _first(x))
+            return ntv_vals, [o[None] for o in outputs]
         return jax.lax.scan(lambda s, b: self._predict_step(tv_vals, s, b), ntv_vals, x)
 
     def predict(self, x) -> list:
