@@ -18,7 +18,8 @@ def relu(x, alpha=0.0, max_value=None, threshold=0.0):
     """max(x, 0), with Keras 2's optional leak `alpha`, cap `max_value` and `threshold`."""
     if alpha == 0.0 and max_value is None and threshold == 0.0:
         return ops.relu(x)
-    below = ops.less(x, threshold)
+    # Keras keeps x only where x > threshold, so x == threshold gives 0 (not threshold).
+    below = ops.less_equal(x, threshold)
     out = ops.where(below, alpha * (x - threshold), x)
     if max_value is not None:
         out = ops.minimum(out, max_value)

@@ -47,6 +47,8 @@ class Layer:
 
     Args:
         trainable: whether the layer's weights are updated by training.
+        activity_regularizer: a penalty on the layer's output, added to the training loss
+            (divided by the batch size, as in Keras).
         name: a unique name; by default the class name in snake case, numbered
             (`dense`, `dense_1`, ...).
         dtype: the dtype of the layer's weights and computations (default floatx).
@@ -61,7 +63,9 @@ class Layer:
         ...         return inputs * self.scale
     """
 
-    def __init__(self, trainable=True, name=None, dtype=None, **kwargs):
+    def __init__(self, trainable=True, name=None, dtype=None, activity_regularizer=None, **kwargs):
+        from lamina import regularizers
+
         object.__setattr__(self, "_layers", [])
         object.__setattr__(self, "_trainable_variables", [])
         object.__setattr__(self, "_non_trainable_variables", [])
@@ -76,6 +80,7 @@ class Layer:
         self.dtype = standardize_dtype(dtype or config.floatx()) if not isinstance(dtype, dict) else config.floatx()
         self.input_spec = None
         self.supports_masking = False
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self._batch_input_shape = self._read_input_shape_kwargs(kwargs)
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s): {sorted(kwargs)}.")
@@ -154,7 +159,14 @@ class Layer:
         from lamina import initializers, regularizers
 
         if name is not None and not isinstance(name, str):
-            name, shape = None, name  # Keras 3 passes the shape first.
+            # Keras 3's order is (shape, initializer, ...): the second positional is the initializer.
+            if shape is not None:
+                if initializer is not None:
+                    raise TypeError(
+                        f"add_weight() of layer {self.name!r} got two initializers: {shape!r} and {initializer!r}."
+                    )
+                initializer = shape
+            name, shape = None, name
         kwargs.pop("autocast", None)
         kwargs.pop("aggregation", None)
         kwargs.pop("use_resource", None)
@@ -317,6 +329,11 @@ class Layer:
             value = value.value
         if not engine.core.is_tensor(value):
             array = np.asarray(value)
+            if array.dtype.kind not in "biuf":
+                raise TypeError(
+                    f'Layer "{self.name}" expects numeric inputs (bool, int or float), '
+                    f"got an array of dtype {array.dtype}."
+                )
             dtype = self.dtype if array.dtype.kind == "f" else None
             return engine.core.convert_to_tensor(array, dtype=dtype)
         if self.dtype != standardize_dtype(value.dtype) and is_float_dtype(value.dtype) and is_float_dtype(self.dtype):
@@ -348,10 +365,15 @@ class Layer:
         ctx.depth += 1
         ctx.training = training
         try:
-            return self.call(inputs, *args, **kwargs)
+            outputs = self.call(inputs, *args, **kwargs)
         finally:
             ctx.depth -= 1
             ctx.training = previous
+        if self.activity_regularizer is not None:
+            for output in nest.flatten(outputs):
+                # Divided by the batch size, as Keras does, so the strength does not depend on it.
+                self.add_loss(self.activity_regularizer(output) / output.shape[0])
+        return outputs
 
     def _symbolic_call(self, args, kwargs):
         if not args:

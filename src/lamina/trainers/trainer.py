@@ -149,6 +149,13 @@ class Trainer:
         self.optimizer.build(self._compiled_trainable)
         self._runner = engine.trainer.StepRunner(self)
 
+    def _data(self, x, y=None, sample_weight=None, class_weight=None) -> ArrayData:
+        """The arrays, checked against the model's inputs before anything is compiled."""
+        data = ArrayData(self, x, y, sample_weight, class_weight)
+        if self.built:
+            self._check_inputs(data.x[0] if data.single_input else data.x)
+        return data
+
     def _predict_symbolic(self, x):
         return self(x, training=False)
 
@@ -234,10 +241,10 @@ class Trainer:
         self._assert_compiled("fit")
         batch_size = _check_batch_size(batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
-        data = ArrayData(self, x, y, sample_weight, class_weight)
+        data = self._data(x, y, sample_weight, class_weight)
         val_data = None
         if validation_data is not None:
-            val_data = ArrayData(self, *_unpack_validation(validation_data))
+            val_data = self._data(*_unpack_validation(validation_data))
         elif validation_split:
             data, val_data = data.split(validation_split)
         self._prepare(data)
@@ -318,7 +325,7 @@ class Trainer:
         self._assert_compiled("evaluate")
         batch_size = _check_batch_size(batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
-        data = ArrayData(self, x, y, sample_weight)
+        data = self._data(x, y, sample_weight)
         self._prepare(data)
         total = steps or -(-data.n // batch_size)
         built_in = [ProgbarLogger(verbose)] if verbose == 1 else []
@@ -357,7 +364,7 @@ class Trainer:
             raise TypeError(f"predict() got unexpected keyword argument(s): {sorted(kwargs)}.")
         batch_size = _check_batch_size(batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
-        data = ArrayData(self, x)
+        data = self._data(x)
         if not self.built:
             self(data.take(np.arange(min(data.n, 2)))[0])
         runner = self._runner or engine.trainer.StepRunner(self, predict_only=True)
@@ -389,7 +396,7 @@ class Trainer:
             >>> loss = model.train_on_batch(x[:32], y[:32])
         """
         self._assert_compiled("train_on_batch")
-        data = ArrayData(self, x, y, sample_weight, class_weight)
+        data = self._data(x, y, sample_weight, class_weight)
         self._prepare(data)
         if reset_metrics:
             self.reset_metrics()
@@ -399,7 +406,7 @@ class Trainer:
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
         """The loss (and metrics) on exactly this batch, in inference mode."""
         self._assert_compiled("test_on_batch")
-        data = ArrayData(self, x, y, sample_weight)
+        data = self._data(x, y, sample_weight)
         self._prepare(data)
         if reset_metrics:
             self.reset_metrics()

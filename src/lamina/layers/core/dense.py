@@ -91,6 +91,7 @@ class Dense(Layer):
             "bias_initializer": serialize_object(self.bias_initializer),
             "kernel_regularizer": serialize_object(self.kernel_regularizer),
             "bias_regularizer": serialize_object(self.bias_regularizer),
+            "activity_regularizer": serialize_object(self.activity_regularizer),
             "kernel_constraint": serialize_object(self.kernel_constraint),
             "bias_constraint": serialize_object(self.bias_constraint),
         }

@@ -31,7 +31,6 @@ class Embedding(Layer):
         mask_zero=False,
         **kwargs,
     ):
-        kwargs.pop("activity_regularizer", None)
         super().__init__(**kwargs)
         if int(input_dim) <= 0 or int(output_dim) <= 0:
             raise ValueError(
@@ -65,6 +64,7 @@ class Embedding(Layer):
             "output_dim": self.output_dim,
             "embeddings_initializer": serialize_object(self.embeddings_initializer),
             "embeddings_regularizer": serialize_object(self.embeddings_regularizer),
+            "activity_regularizer": serialize_object(self.activity_regularizer),
             "embeddings_constraint": serialize_object(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
         }

@@ -31,6 +31,7 @@ class InputLayer(Layer):
             batch_shape = kwargs.pop("batch_input_shape")
         kwargs.pop("sparse", None)
         kwargs.pop("ragged", None)
+        kwargs.pop("optional", None)  # tf-keras 2.15+ and Keras 3 write it; like sparse, no effect here
         if batch_shape is None:
             if shape is None:
                 raise ValueError("Input() needs a `shape` (the shape of one sample) or a `batch_shape`.")

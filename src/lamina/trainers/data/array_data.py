@@ -20,6 +20,8 @@ def _as_array(value, what: str) -> np.ndarray:
         raise TypeError(f"{what} must be array-like, got {type(value).__name__}: {err}") from None
     if array.dtype == object:
         raise TypeError(f"{what} must be a numeric array, got an array of Python objects (ragged or mixed data?).")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{what} must hold numbers (bool, int or float), got an array of dtype {array.dtype}.")
     if array.dtype.kind == "f" and array.dtype != np.dtype(config.floatx()):
         array = array.astype(config.floatx())
     if array.ndim == 0:

@@ -1,0 +1,106 @@
+"""Every activation against a NumPy formula written out here and against keras.activations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from layer_harness import as_numpy, assert_close
+
+from lamina import activations
+
+X = np.linspace(-6.0, 6.0, 49, dtype="float32").reshape(7, 7)
+
+SELU_ALPHA = 1.6732632423543772
+SELU_SCALE = 1.0507009873554805
+
+
+def _np_softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+NUMPY_FORMULAS = {
+    "relu": lambda x: np.maximum(x, 0.0),
+    "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
+    "tanh": lambda x: (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x)),
+    "softmax": _np_softmax,
+    "linear": lambda x: x,
+    "elu": lambda x: np.where(x > 0, x, np.exp(x) - 1.0),
+    "selu": lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * (np.exp(x) - 1.0)),
+    "softplus": lambda x: np.log(1.0 + np.exp(x)),
+    "softsign": lambda x: x / (1.0 + np.abs(x)),
+    "hard_sigmoid": lambda x: np.clip(x / 6.0 + 0.5, 0.0, 1.0),  # Keras 3: relu6(x + 3) / 6
+    "exponential": lambda x: np.exp(x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NUMPY_FORMULAS))
+def test_activation_matches_numpy_formula(name):
+    got = as_numpy(activations.get(name)(X))
+    assert_close(got, NUMPY_FORMULAS[name](X.astype("float64")), rtol=1e-5, atol=1e-6, what=name)
+
+
+@pytest.mark.parametrize("name", sorted(NUMPY_FORMULAS))
+def test_activation_matches_keras(keras3, name):
+    got = as_numpy(activations.get(name)(X))
+    want = np.asarray(keras3.activations.get(name)(X))
+    assert_close(got, want, rtol=1e-5, atol=1e-6, what=name)
+
+
+@pytest.mark.parametrize("name", sorted(NUMPY_FORMULAS))
+def test_activation_get_and_serialize_round_trip(keras3, name):
+    function = activations.get(name)
+    assert function.__name__ == name
+    assert activations.serialize(function) == name == keras3.activations.serialize(keras3.activations.get(name))
+    assert activations.get(activations.serialize(function)) is function
+
+
+def test_softmax_rows_sum_to_one_and_axis_argument(keras3):
+    rows = as_numpy(activations.softmax(X))
+    assert_close(rows.sum(axis=-1), np.ones(7))
+    columns = as_numpy(activations.softmax(X, axis=0))
+    assert_close(columns, _np_softmax(X.astype("float64"), axis=0))
+    assert_close(columns, np.asarray(keras3.activations.softmax(X, axis=0)))
+
+
+def test_softmax_is_stable_for_large_inputs():
+    out = as_numpy(activations.softmax(np.array([[1000.0, 1000.0, -1000.0]], "float32")))
+    assert_close(out, [[0.5, 0.5, 0.0]])
+
+
+def test_elu_alpha(keras3):
+    got = as_numpy(activations.elu(X, alpha=0.3))
+    assert_close(got, np.where(X > 0, X, 0.3 * np.expm1(X.astype("float64"))))
+    assert_close(got, np.asarray(keras3.activations.elu(X, alpha=0.3)))
+
+
+RELU_CASES = [(0.1, None, 0.0), (0.0, 2.5, 0.0), (0.2, 3.0, 1.0), (0.0, None, 0.5)]
+
+
+@pytest.mark.parametrize("alpha, max_value, threshold", RELU_CASES)
+def test_relu_keras2_arguments(keras3, alpha, max_value, threshold):
+    got = as_numpy(activations.relu(X, alpha=alpha, max_value=max_value, threshold=threshold))
+    expected = np.where(X > threshold, X, alpha * (X - threshold))  # x == threshold gives 0
+    if max_value is not None:
+        expected = np.minimum(expected, max_value)
+    assert_close(got, expected)
+    keras_out = keras3.activations.relu(X, negative_slope=alpha, max_value=max_value, threshold=threshold)
+    assert_close(got, np.asarray(keras_out))
+
+
+def test_get_none_is_linear_and_callables_pass_through():
+    assert activations.get(None) is activations.linear
+    square = lambda x: x * x  # noqa: E731
+    assert activations.get(square) is square
+    assert activations.get({"class_name": "function", "config": {"name": "tanh"}}) is activations.tanh
+
+
+def test_get_unknown_name_lists_known_ones():
+    with pytest.raises(ValueError, match=r"'swishy'.*relu"):
+        activations.get("swishy")
+
+
+def test_activations_compose_with_layers_outputs():
+    """Activations take engine tensors too, not only NumPy arrays."""
+    y = activations.relu(activations.tanh(X))
+    assert_close(as_numpy(y), np.maximum(np.tanh(X), 0.0))
