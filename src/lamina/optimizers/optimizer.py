@@ -100,7 +100,7 @@ class Optimizer:
         """One update of every variable from its gradient; then constraints; then iterations += 1."""
         variables = list(variables)
         self.build(variables)
-        grads = self._clip(grads)
+        grads = self._clip([ops.convert_to_tensor(g) for g in grads])
         lr = self._learning_rate.value
         for index, (grad, variable) in enumerate(zip(grads, variables)):
             self.update_step(index, grad, variable, lr)

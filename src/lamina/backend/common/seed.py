@@ -47,7 +47,8 @@ class SeedGenerator:
 
         self._engine_random = engine.random
         seed = draw_seed() if seed is None else int(seed)
-        self.state = Variable(engine.random.initial_seed_state(seed), dtype="uint32", trainable=False, name=name)
+        initial = engine.random.initial_seed_state(seed)
+        self.state = Variable(initial, dtype=str(initial.dtype), trainable=False, name=name)
 
     def next(self):
         """The key for one draw; advances the state."""

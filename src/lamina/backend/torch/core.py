@@ -1,0 +1,215 @@
+"""Arrays, variable storage, devices and symbolic shape inference on PyTorch."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from lamina.backend.common import KerasTensor, StatelessScope, standardize_dtype
+from lamina.backend.common import Variable as _CommonVariable
+
+__all__ = [
+    "Variable",
+    "cast",
+    "compute_output_spec",
+    "convert_to_numpy",
+    "convert_to_numpy_tree",
+    "convert_to_tensor",
+    "device_put_batch",
+    "dtype_of",
+    "is_tensor",
+    "shape",
+    "stop_gradient",
+]
+
+_TORCH_DTYPES = {
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "int8": torch.int8,
+    "int16": torch.int16,
+    "int32": torch.int32,
+    "int64": torch.int64,
+    "uint8": torch.uint8,
+    "uint16": torch.uint16,
+    "uint32": torch.uint32,
+    "uint64": torch.uint64,
+    "bool": torch.bool,
+}
+
+
+def torch_dtype(dtype) -> torch.dtype:
+    """The torch dtype for a lamina dtype name (or anything standardize_dtype accepts)."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    return _TORCH_DTYPES[standardize_dtype(dtype)]
+
+
+def default_device() -> torch.device:
+    """The GPU when one is visible (CUDA_VISIBLE_DEVICES="" hides them), else the CPU."""
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
+_DEVICE = default_device()
+
+
+class Variable(_CommonVariable):
+    """A Variable whose value is a torch tensor on the default device.
+
+    Assignments copy into the same tensor in place, so a trainable variable stays
+    one autograd leaf for its whole life.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.trainable and self._value.is_floating_point():
+            self._value.requires_grad_(True)
+
+    def _convert(self, value):
+        if isinstance(value, _CommonVariable):
+            value = value.value
+        dtype = _TORCH_DTYPES[self._dtype]
+        if isinstance(value, torch.Tensor):
+            if value.dtype != dtype:
+                value = value.to(dtype)
+            return value
+        return torch.as_tensor(np.asarray(value), dtype=dtype, device=_DEVICE)
+
+    def _direct_assign(self, value) -> None:
+        with torch.no_grad():
+            if self._value.shape == value.shape:
+                self._value.copy_(value)
+            else:
+                self._value = value.detach().clone()
+
+    def numpy(self) -> np.ndarray:
+        return self.value.detach().cpu().numpy().copy()
+
+    def __array__(self, dtype=None, copy=None):
+        out = self.value.detach().cpu().numpy()
+        return out.astype(dtype) if dtype is not None else out
+
+
+def convert_to_tensor(x, dtype=None):
+    """`x` as a torch tensor on the default device (Variables give their value)."""
+    if isinstance(x, _CommonVariable):
+        x = x.value
+    target = None if dtype is None else torch_dtype(dtype)
+    if isinstance(x, torch.Tensor):
+        if target is not None and x.dtype != target:
+            x = x.to(target)
+        return x
+    array = np.asarray(x)
+    if target is None and array.dtype == np.float64:
+        target = torch.float32  # float64 input computes in float32, as on the JAX engine.
+    if array.dtype == np.uint32 or array.dtype == np.uint64:
+        array = array.astype(np.int64)
+    return torch.as_tensor(array, dtype=target, device=_DEVICE)
+
+
+def convert_to_numpy(x) -> np.ndarray:
+    """A NumPy array with `x`'s values."""
+    if isinstance(x, _CommonVariable):
+        x = x.value
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def convert_to_numpy_tree(tree):
+    """A nested list/tuple/dict of tensors as NumPy arrays."""
+    if isinstance(tree, dict):
+        return {key: convert_to_numpy_tree(value) for key, value in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(convert_to_numpy_tree(value) for value in tree)
+    return convert_to_numpy(tree)
+
+
+def is_tensor(x) -> bool:
+    """True for a torch tensor."""
+    return isinstance(x, torch.Tensor)
+
+
+def cast(x, dtype):
+    """`x` converted to `dtype`."""
+    return convert_to_tensor(x).to(torch_dtype(dtype))
+
+
+def shape(x) -> tuple:
+    """The static shape of `x`."""
+    return tuple(x.shape)
+
+
+def dtype_of(x) -> str:
+    """The dtype name of a tensor, Variable or KerasTensor."""
+    return standardize_dtype(x.dtype)
+
+
+def stop_gradient(x):
+    """`x`, detached from autograd."""
+    return convert_to_tensor(x).detach()
+
+
+def device_put_batch(tree):
+    """Moves a nested structure of NumPy arrays to the default device."""
+    if tree is None:
+        return None
+    if isinstance(tree, dict):
+        return {key: device_put_batch(value) for key, value in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(device_put_batch(value) for value in tree)
+    return convert_to_tensor(tree)
+
+
+def _flatten_specs(structure, out):
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_flatten_specs(v, out) for v in structure)
+    if isinstance(structure, dict):
+        return {k: _flatten_specs(v, out) for k, v in structure.items()}
+    if isinstance(structure, KerasTensor):
+        out.append(structure)
+    return structure
+
+
+def _fill(structure, unknown: int):
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_fill(v, unknown) for v in structure)
+    if isinstance(structure, dict):
+        return {k: _fill(v, unknown) for k, v in structure.items()}
+    if isinstance(structure, KerasTensor):
+        dims = tuple(unknown if d is None else d for d in structure.shape)
+        return torch.zeros(dims, dtype=torch_dtype(structure.dtype), device=_DEVICE)
+    return structure
+
+
+def _to_specs(first, second):
+    if isinstance(first, (list, tuple)):
+        return type(first)(_to_specs(a, b) for a, b in zip(first, second))
+    if isinstance(first, dict):
+        return {k: _to_specs(first[k], second[k]) for k in first}
+    if isinstance(first, torch.Tensor):
+        dims = tuple(None if a != b else a for a, b in zip(first.shape, second.shape))
+        return KerasTensor(dims, dtype=standardize_dtype(first.dtype))
+    return first
+
+
+def compute_output_spec(fn, *args, **kwargs):
+    """Runs `fn` on small zero tensors standing in for KerasTensors and returns KerasTensors.
+
+    Unknown (None) dimensions are tried at two sizes; an output dimension that
+    changes with them is unknown too. The run happens without autograd and in a
+    stateless scope, so no variable changes.
+    """
+    specs: list = []
+    _flatten_specs((args, kwargs), specs)
+    has_unknown = any(None in spec.shape for spec in specs)
+
+    def run(unknown: int):
+        call_args, call_kwargs = _fill((args, kwargs), unknown)
+        with torch.no_grad(), StatelessScope():
+            return fn(*call_args, **call_kwargs)
+
+    first = run(2)
+    second = run(3) if has_unknown else first
+    return _to_specs(first, second)

@@ -1,0 +1,206 @@
+"""Neural-network functions on PyTorch: activations, convolution, pooling, crossentropies."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+
+from lamina.backend.torch.numpy import _t
+
+__all__ = [
+    "average_pool", "binary_crossentropy", "categorical_crossentropy", "conv", "elu", "gelu",
+    "hard_sigmoid", "leaky_relu", "log_sigmoid", "log_softmax", "logsumexp", "max_pool", "moments",
+    "one_hot", "relu", "relu6", "selu", "sigmoid", "silu", "softmax", "softplus", "softsign",
+    "sparse_categorical_crossentropy",
+]  # fmt: skip
+
+
+def relu(x):
+    return F.relu(_t(x))
+
+
+def relu6(x):
+    return F.relu6(_t(x))
+
+
+def leaky_relu(x, negative_slope=0.2):
+    return F.leaky_relu(_t(x), negative_slope=negative_slope)
+
+
+def sigmoid(x):
+    return torch.sigmoid(_t(x))
+
+
+def log_sigmoid(x):
+    return F.logsigmoid(_t(x))
+
+
+def hard_sigmoid(x):
+    # Keras 3's definition: relu6(x + 3) / 6.
+    return torch.clamp(_t(x) / 6.0 + 0.5, 0.0, 1.0)
+
+
+def softmax(x, axis=-1):
+    return torch.softmax(_t(x), dim=axis)
+
+
+def log_softmax(x, axis=-1):
+    return torch.log_softmax(_t(x), dim=axis)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    x = _t(x)
+    dims = tuple(range(x.ndim)) if axis is None else axis
+    return torch.logsumexp(x, dim=dims, keepdim=keepdims)
+
+
+def elu(x, alpha=1.0):
+    return F.elu(_t(x), alpha=alpha)
+
+
+def selu(x):
+    return F.selu(_t(x))
+
+
+def gelu(x, approximate=True):
+    return F.gelu(_t(x), approximate="tanh" if approximate else "none")
+
+
+def silu(x):
+    return F.silu(_t(x))
+
+
+def softplus(x):
+    return F.softplus(_t(x))
+
+
+def softsign(x):
+    return F.softsign(_t(x))
+
+
+def one_hot(indices, num_classes, dtype="float32"):
+    from lamina.backend.torch.core import torch_dtype
+
+    return F.one_hot(_t(indices).long(), num_classes).to(torch_dtype(dtype))
+
+
+def moments(x, axes, keepdims=False):
+    x = _t(x)
+    axes = tuple(axes) if isinstance(axes, (list, tuple)) else (axes,)
+    mean = torch.mean(x, dim=axes, keepdim=True)
+    variance = torch.mean(torch.square(x - mean.detach()), dim=axes, keepdim=True)
+    if not keepdims:
+        mean, variance = torch.squeeze(mean, axes), torch.squeeze(variance, axes)
+    return mean, variance
+
+
+def _tuple(value, rank: int) -> tuple:
+    return (value,) * rank if isinstance(value, int) else tuple(value)
+
+
+def _same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple:
+    """TensorFlow's SAME padding for one axis: (before, after), the odd pixel after."""
+    out = math.ceil(size / stride)
+    total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def _to_channels_first(x, data_format: str):
+    return torch.movedim(x, -1, 1) if data_format == "channels_last" else x
+
+
+def _from_channels_first(x, data_format: str):
+    return torch.movedim(x, 1, -1) if data_format == "channels_last" else x
+
+
+def _pad_spatial(x, pads, value=0.0):
+    flat = []
+    for before, after in reversed(pads):
+        flat.extend([before, after])
+    return F.pad(x, flat, value=value)
+
+
+_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+_MAX_POOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
+_AVG_POOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+
+
+def conv(x, kernel, strides=1, padding="valid", data_format="channels_last", dilation_rate=1, groups=1):
+    """N-D convolution with a Keras kernel (spatial..., in/groups, out), on torch's own kernels."""
+    x, kernel = _t(x), _t(kernel)
+    rank = x.ndim - 2
+    strides, dilation = _tuple(strides, rank), _tuple(dilation_rate, rank)
+    weight = torch.movedim(kernel, (-1, -2), (0, 1))  # (out, in/groups, spatial...)
+    x = _to_channels_first(x, data_format)
+    pad_arg = 0
+    if padding.lower() == "same":
+        pads = [_same_padding(x.shape[2 + i], weight.shape[2 + i], strides[i], dilation[i]) for i in range(rank)]
+        if all(before == after for before, after in pads):
+            pad_arg = tuple(before for before, _ in pads)
+        else:
+            x = _pad_spatial(x, pads)
+    out = _CONV[rank](x, weight, stride=strides, padding=pad_arg, dilation=dilation, groups=groups)
+    return _from_channels_first(out, data_format)
+
+
+def _pool_args(x, pool_size, strides):
+    rank = x.ndim - 2
+    pool = _tuple(pool_size, rank)
+    steps = pool if strides is None else _tuple(strides, rank)
+    return rank, pool, steps
+
+
+def max_pool(x, pool_size, strides=None, padding="valid", data_format="channels_last"):
+    x = _to_channels_first(_t(x), data_format)
+    rank, pool, steps = _pool_args(x, pool_size, strides)
+    if padding.lower() == "same":
+        pads = [_same_padding(x.shape[2 + i], pool[i], steps[i], 1) for i in range(rank)]
+        x = _pad_spatial(x, pads, value=-math.inf)
+    return _from_channels_first(_MAX_POOL[rank](x, pool, steps), data_format)
+
+
+def average_pool(x, pool_size, strides=None, padding="valid", data_format="channels_last"):
+    x = _to_channels_first(_t(x), data_format)
+    rank, pool, steps = _pool_args(x, pool_size, strides)
+    if padding.lower() == "valid":
+        return _from_channels_first(_AVG_POOL[rank](x, pool, steps), data_format)
+    pads = [_same_padding(x.shape[2 + i], pool[i], steps[i], 1) for i in range(rank)]
+    window = math.prod(pool)
+    total = _AVG_POOL[rank](_pad_spatial(x, pads), pool, steps) * window
+    ones = torch.ones((1, 1, *x.shape[2:]), dtype=x.dtype, device=x.device)
+    counts = _AVG_POOL[rank](_pad_spatial(ones, pads), pool, steps) * window
+    return _from_channels_first(total / counts, data_format)
+
+
+def categorical_crossentropy(target, output, from_logits=False, axis=-1, epsilon=1e-7):
+    target, output = _t(target), _t(output)
+    if from_logits:
+        log_prob = torch.log_softmax(output, dim=axis)
+    else:
+        output = output / torch.sum(output, dim=axis, keepdim=True)
+        log_prob = torch.log(torch.clamp(output, epsilon, 1.0 - epsilon))
+    return -torch.sum(target * log_prob, dim=axis)
+
+
+def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1, epsilon=1e-7):
+    target, output = _t(target), _t(output)
+    if target.ndim == output.ndim and target.shape[-1] == 1:
+        target = torch.squeeze(target, -1)
+    target = target.long()
+    if from_logits:
+        log_prob = torch.log_softmax(output, dim=axis)
+    else:
+        output = output / torch.sum(output, dim=axis, keepdim=True)
+        log_prob = torch.log(torch.clamp(output, epsilon, 1.0 - epsilon))
+    picked = torch.take_along_dim(log_prob, torch.unsqueeze(target, axis), dim=axis)
+    return -torch.squeeze(picked, axis)
+
+
+def binary_crossentropy(target, output, from_logits=False, epsilon=1e-7):
+    target, output = _t(target), _t(output)
+    if from_logits:
+        return -(target * F.logsigmoid(output) + (1.0 - target) * F.logsigmoid(-output))
+    output = torch.clamp(output, epsilon, 1.0 - epsilon)
+    return -(target * torch.log(output) + (1.0 - target) * torch.log(1.0 - output))

@@ -1,0 +1,53 @@
+"""Random numbers on PyTorch from explicit seed state: each draw seeds a generator from the state."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from lamina.backend.common import Variable
+from lamina.backend.torch.core import _DEVICE, torch_dtype
+
+__all__ = ["dropout", "initial_seed_state", "next_seed_state", "normal", "uniform"]
+
+
+def initial_seed_state(seed: int) -> np.ndarray:
+    """The starting value of a SeedGenerator's state variable: (counter, seed)."""
+    return np.array([0, seed & 0xFFFFFFFF], dtype="int64")
+
+
+def next_seed_state(state):
+    """The state after one draw; the draw itself uses the old state."""
+    return state + torch.tensor([1, 0], dtype=state.dtype, device=state.device)
+
+
+def _generator(seed) -> torch.Generator:
+    if hasattr(seed, "next"):
+        seed = seed.next()
+    if isinstance(seed, Variable):
+        seed = seed.value
+    if isinstance(seed, torch.Tensor):
+        counter, base = (int(v) for v in seed.tolist())
+        seed = (base * 1_000_003 + counter) & 0x7FFFFFFFFFFFFFFF
+    generator = torch.Generator(device=_DEVICE)
+    generator.manual_seed(int(seed))
+    return generator
+
+
+def uniform(shape, minval=0.0, maxval=1.0, dtype="float32", seed=None):
+    out = torch.empty(tuple(shape), dtype=torch_dtype(dtype), device=_DEVICE)
+    return out.uniform_(minval, maxval, generator=_generator(seed))
+
+
+def normal(shape, mean=0.0, stddev=1.0, dtype="float32", seed=None):
+    out = torch.empty(tuple(shape), dtype=torch_dtype(dtype), device=_DEVICE)
+    return out.normal_(mean, stddev, generator=_generator(seed))
+
+
+def dropout(x, rate, seed, noise_shape=None):
+    """Zeroes a `rate` fraction of `x` and scales the rest by 1/(1-rate)."""
+    x = x.value if isinstance(x, Variable) else x
+    keep = 1.0 - rate
+    shape = tuple(noise_shape) if noise_shape is not None else tuple(x.shape)
+    mask = torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(keep, generator=_generator(seed))
+    return x * mask / keep

@@ -1,0 +1,107 @@
+"""The PyTorch step runner: eager train, test and predict steps with autograd.
+
+Variables hold torch tensors directly (the trainable ones are autograd
+leaves), so a step is: forward, loss, `torch.autograd.grad`, then the
+optimizer and metric updates under `torch.no_grad`, which assign in place.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lamina.backend.torch.core import device_put_batch
+from lamina.utils import nest
+
+__all__ = ["StepRunner"]
+
+
+def _index(tree, i: int):
+    if tree is None:
+        return None
+    if isinstance(tree, dict):
+        return {key: value[i] for key, value in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_index(value, i) for value in tree)
+    return tree[i]
+
+
+def batch_size_of(tree) -> int:
+    return int(nest.flatten(tree)[0].shape[0])
+
+
+class StepRunner:
+    """Train/test/predict steps for one compiled model, one step per batch.
+
+    Example:
+        >>> runner = StepRunner(model)
+        >>> logs = runner.train(x_steps, y_steps, None)  # arrays shaped (k, batch, ...)
+    """
+
+    def __init__(self, model, predict_only=False):
+        self.model = model
+        trainable = model.trainable_variables if predict_only else model._compiled_trainable
+        self.tv = list(trainable)
+        trainable_ids = {id(v) for v in self.tv}
+        # Only the compiled trainable set needs gradients (the FAQ's freezing semantics).
+        for variable in model.weights + model.non_trainable_variables:
+            if variable._value.is_floating_point():
+                variable._value.requires_grad_(id(variable) in trainable_ids)
+
+    def can_fuse(self, x_batch) -> bool:
+        """Eager torch runs one step per call."""
+        return False
+
+    # ------------------------------------------------------------- train
+    def _train_step(self, x, y, sw) -> None:
+        model = self.model
+        y_pred = nest.flatten(model(x, training=True))
+        total, per_output = model._compute_loss(x, y, y_pred, sw, training=True)
+        leaves = [v._value for v in self.tv]
+        if leaves and isinstance(total, torch.Tensor) and total.requires_grad:
+            grads = torch.autograd.grad(total, leaves, allow_unused=True)
+            grads = [torch.zeros_like(leaf) if g is None else g for g, leaf in zip(grads, leaves)]
+        else:
+            grads = [torch.zeros_like(leaf) for leaf in leaves]
+        with torch.no_grad():
+            model.optimizer.apply(grads, self.tv)
+            detached = [p.detach() for p in y_pred]
+            losses = [None if v is None else v.detach() for v in per_output]
+            model._compile_metrics.update(y, detached, sw, _detach(total), losses, batch_size_of(x))
+
+    def _results(self) -> list:
+        with torch.no_grad():
+            return list(self.model._compile_metrics.results().values())
+
+    def train(self, x, y, sw) -> list:
+        """Runs one train step per leading index of x/y/sw; returns the metric results in log order."""
+        x, y, sw = device_put_batch(x), device_put_batch(y), device_put_batch(sw)
+        for i in range(batch_size_of(x)):
+            self._train_step(_index(x, i), _index(y, i), _index(sw, i))
+        return self._results()
+
+    # -------------------------------------------------------------- test
+    def test(self, x, y, sw) -> list:
+        """Runs one test step per leading index; returns the metric results in log order."""
+        model = self.model
+        x, y, sw = device_put_batch(x), device_put_batch(y), device_put_batch(sw)
+        with torch.no_grad():
+            for i in range(batch_size_of(x)):
+                xb, yb, swb = _index(x, i), _index(y, i), _index(sw, i)
+                y_pred = nest.flatten(model(xb, training=False))
+                total, per_output = model._compute_loss(xb, yb, y_pred, swb, training=False)
+                model._compile_metrics.update(yb, y_pred, swb, total, per_output, batch_size_of(xb))
+        return self._results()
+
+    # ----------------------------------------------------------- predict
+    def predict(self, x) -> list:
+        """The outputs for each leading index of x, stacked: [(k, batch, ...), ...]."""
+        x = device_put_batch(x)
+        steps = []
+        with torch.no_grad():
+            for i in range(batch_size_of(x)):
+                steps.append(nest.flatten(self.model(_index(x, i), training=False)))
+        return [torch.stack(parts) for parts in zip(*steps)]
+
+
+def _detach(value):
+    return value.detach() if isinstance(value, torch.Tensor) else value
