@@ -15,6 +15,8 @@ Example:
 from __future__ import annotations
 
 import json
+import math
+import numbers
 import os
 import tempfile
 import warnings
@@ -108,9 +110,16 @@ def _load() -> None:
             stacklevel=3,
         )
         settings["image_data_format"] = "channels_last"
-    settings["epsilon"] = float(settings["epsilon"])
+    settings["epsilon"] = _checked_epsilon(settings["epsilon"])
     _settings.clear()
     _settings.update(settings)
+
+
+def _checked_epsilon(value) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value < math.inf:
+        return float(value)
+    warnings.warn(f"keras.json epsilon {value!r} is not a finite number >= 0; using 1e-07.", stacklevel=4)
+    return 1e-07
 
 
 def _checked_engine(name) -> str:
@@ -156,6 +165,10 @@ def set_epsilon(value: float) -> None:
     Example:
         >>> set_epsilon(1e-5)
     """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"set_epsilon expects a number, got {type(value).__name__}: {value!r}.")
+    if not value >= 0.0 or math.isinf(value):
+        raise ValueError(f"set_epsilon expects a finite number >= 0, got {value!r}.")
     _settings["epsilon"] = float(value)
 
 

@@ -141,7 +141,8 @@ class Trainer:
             self(sample_x)
         if self._compiled_trainable is None:
             self._freeze_trainable_set()
-        y_pred = nest.flatten(engine.core.compute_output_spec(self._predict_symbolic, _specs(sample_x)))
+        specs = _specs(sample_x, self._fixed_batch_size())
+        y_pred = nest.flatten(engine.core.compute_output_spec(self._predict_symbolic, specs))
         names = self._output_names_list(len(y_pred))
         self._compile_loss.build(names)
         y_shapes = [tuple(a.shape) for a in (sample_y or [])] or [t.shape for t in y_pred]
@@ -149,12 +150,26 @@ class Trainer:
         self.optimizer.build(self._compiled_trainable)
         self._runner = engine.trainer.StepRunner(self)
 
-    def _data(self, x, y=None, sample_weight=None, class_weight=None) -> ArrayData:
-        """The arrays, checked against the model's inputs before anything is compiled."""
+    def _data(self, x, y=None, sample_weight=None, class_weight=None, batch_size=None) -> ArrayData:
+        """The arrays, checked against the model's inputs before anything is compiled.
+
+        With `batch_size`, one batch is checked: a model with a fixed batch size
+        (`batch_input_shape`) takes any number of samples in batches of that size.
+        """
         data = ArrayData(self, x, y, sample_weight, class_weight)
         if self.built:
-            self._check_inputs(data.x[0] if data.single_input else data.x)
+            first = np.arange(data.n if batch_size is None else min(data.n, batch_size))
+            self._check_inputs(data.take(first)[0])
         return data
+
+    def _fixed_batch_size(self):
+        """The batch size the model's inputs fix (`batch_input_shape=(32, ...)`), or None."""
+        try:
+            inputs = self.inputs
+        except (AttributeError, ValueError):  # not built yet, or a subclassed model
+            return None
+        sizes = {tensor.shape[0] for tensor in inputs or []}
+        return sizes.pop() if len(sizes) == 1 else None
 
     def _predict_symbolic(self, x):
         return self(x, training=False)
@@ -179,13 +194,14 @@ class Trainer:
             (None if sw is None else [stack(a) for a in sw]),
         )
 
-    def _fusable(self, runner, data: ArrayData, per_batch: bool) -> bool:
+    def _fusable(self, runner, data: ArrayData, batch_size: int, per_batch: bool) -> bool:
         if per_batch or getattr(self, "_run_eagerly", False):
             return False
-        return runner.can_fuse(data.take(np.arange(1))[0])
+        # A whole batch, not one sample: a model with a fixed batch size rejects any other.
+        return runner.can_fuse(data.take(np.arange(min(data.n, batch_size)))[0])
 
     def _choose_fused(self, data: ArrayData, batch_size: int, per_batch: bool) -> int | None:
-        if not self._fusable(self._runner, data, per_batch):
+        if not self._fusable(self._runner, data, batch_size, per_batch):
             return 1
         if self._steps_per_execution != "auto":
             return self._steps_per_execution
@@ -241,10 +257,10 @@ class Trainer:
         self._assert_compiled("fit")
         batch_size = _check_batch_size(batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
-        data = self._data(x, y, sample_weight, class_weight)
+        data = self._data(x, y, sample_weight, class_weight, batch_size=batch_size)
         val_data = None
         if validation_data is not None:
-            val_data = self._data(*_unpack_validation(validation_data))
+            val_data = self._data(*_unpack_validation(validation_data), batch_size=validation_batch_size or batch_size)
         elif validation_split:
             data, val_data = data.split(validation_split)
         self._prepare(data)
@@ -325,7 +341,7 @@ class Trainer:
         self._assert_compiled("evaluate")
         batch_size = _check_batch_size(batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
-        data = self._data(x, y, sample_weight)
+        data = self._data(x, y, sample_weight, batch_size=batch_size)
         self._prepare(data)
         total = steps or -(-data.n // batch_size)
         built_in = [ProgbarLogger(verbose)] if verbose == 1 else []
@@ -341,7 +357,7 @@ class Trainer:
         callback_list.params["in_fit"] = in_fit
         callback_list.call("on_test_begin", None)
         logs = {}
-        fused = 64 if self._fusable(self._runner, data, per_batch) else 1
+        fused = 64 if self._fusable(self._runner, data, batch_size, per_batch) else 1
         for start, end, k, step in _chunks(len(order), batch_size, steps, fused):
             if per_batch:
                 callback_list.call("on_test_batch_begin", step, None)
@@ -364,7 +380,7 @@ class Trainer:
             raise TypeError(f"predict() got unexpected keyword argument(s): {sorted(kwargs)}.")
         batch_size = _check_batch_size(batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
-        data = self._data(x)
+        data = self._data(x, batch_size=batch_size)
         if not self.built:
             self(data.take(np.arange(min(data.n, 2)))[0])
         runner = self._runner or engine.trainer.StepRunner(self, predict_only=True)
@@ -374,7 +390,7 @@ class Trainer:
         per_batch = callback_list.needs_every_batch()
         callback_list.call("on_predict_begin", None)
         pieces = []
-        fused = 64 if self._fusable(runner, data, per_batch) else 1
+        fused = 64 if self._fusable(runner, data, batch_size, per_batch) else 1
         for start, end, k, step in _chunks(len(order), batch_size, steps, fused):
             if per_batch:
                 callback_list.call("on_predict_batch_begin", step, None)
@@ -418,10 +434,10 @@ class Trainer:
         return self.predict(x, batch_size=len(nest.flatten(x)[0]) or 1, verbose=0)
 
 
-def _specs(x):
+def _specs(x, batch_size=None):
     from lamina.backend import KerasTensor
 
-    return nest.map_structure(lambda a: KerasTensor((None, *a.shape[1:]), dtype=str(a.dtype)), x)
+    return nest.map_structure(lambda a: KerasTensor((batch_size, *a.shape[1:]), dtype=str(a.dtype)), x)
 
 
 def _balanced_chunk(full_left: int, cap: int) -> int:
