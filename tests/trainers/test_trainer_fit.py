@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import lamina
-from lamina import layers
+from lamina import layers, ops
 
 
 def linear_model(kernel, bias, lr=0.0, **compile_kwargs):
@@ -390,12 +390,12 @@ def test_dropout_is_active_in_fit_and_inactive_in_evaluate_and_predict():
     assert model.evaluate(x, y, verbose=0) == pytest.approx(16.0, rel=1e-6)
     np.testing.assert_allclose(model.predict(x, verbose=0), np.full((1024, 1), 4.0), rtol=1e-6)
     np.testing.assert_allclose(model.test_on_batch(x, y), 16.0, rtol=1e-6)
-    np.testing.assert_allclose(np.asarray(model(x, training=False)), 4.0, rtol=1e-6)
+    np.testing.assert_allclose(ops.convert_to_numpy(model(x, training=False)), 4.0, rtol=1e-6)
     train_loss = model.fit(x, y, batch_size=256, epochs=1, verbose=0).history["loss"][0]
     # With dropout each output is 2 * (kept inputs): E[out**2] = 4 * (Var + mean**2) = 4 * (1 + 4) = 20,
     # with a standard error of about 0.5 over 1024 samples.
     assert 18.0 < train_loss < 22.0
-    outputs = np.asarray(model(x, training=True))
+    outputs = ops.convert_to_numpy(model(x, training=True))
     assert set(np.unique(outputs).tolist()) <= {0.0, 2.0, 4.0, 6.0, 8.0}
     assert len(np.unique(outputs)) > 1
 

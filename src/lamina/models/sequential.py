@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lamina.backend import KerasTensor
-from lamina.backend.common import unique_name
+from lamina.backend import KerasTensor, engine
+from lamina.backend.common import is_float_dtype, standardize_dtype, unique_name
 from lamina.layers.core.input_layer import InputLayer
 from lamina.layers.layer import Layer
 from lamina.models.model import Model
@@ -151,9 +151,13 @@ class Sequential(Model):
             raise ValueError(f'Input 0 of layer "{self._layers[0].name}" expects shape {want}, got {got}.')
 
     def _convert_input(self, value):
-        if self._input_layer is not None and self._input_layer.dtype.startswith("int"):
-            return _as_tensor(value)
-        return super()._convert_input(value)
+        tensor = super()._convert_input(value)
+        if self._input_layer is None:
+            return tensor
+        want, got = self._input_layer.dtype, standardize_dtype(tensor.dtype)
+        if got != want and (is_float_dtype(want) or is_float_dtype(got)):
+            return engine.core.cast(tensor, want)  # e.g. integer pixels into a float model
+        return tensor
 
     def call(self, inputs, training=None):
         if not self._layers:
@@ -172,9 +176,3 @@ class Sequential(Model):
                 config["batch_input_shape"] = list(self._input_layer.batch_shape)
             layers.append({"class_name": type(layer).__name__, "config": config})
         return {"name": self.name, "layers": layers}
-
-
-def _as_tensor(value):
-    from lamina.backend import engine
-
-    return engine.core.convert_to_tensor(value)
