@@ -5,7 +5,8 @@ second of `fit` after one warm-up epoch (compilation excluded), over `--epochs`
 epochs, best of `--repeats` runs.
 
 Usage:
-    python benchmarks/bench.py                   # every workload on JAX
+    python benchmarks/bench.py                          # every workload on JAX
+    python benchmarks/bench.py --engine torch           # lamina and Keras 3 on torch, and a plain torch loop
     python benchmarks/bench.py --only small --libraries lamina keras
 """
 
@@ -22,6 +23,8 @@ WORKLOADS = {
     # name: (input dim, hidden sizes, classes, dropout, batch size, samples)
     "small": (32, [64], 4, 0.0, 32, 32_000),
     "mlp": (784, [512, 512], 10, 0.2, 128, 20_000),
+    # The FAQ-era MNIST convnet on 28x28x1: hidden sizes unused.
+    "cnn": ((28, 28, 1), None, 10, 0.25, 128, 2_560),
 }
 
 
@@ -30,13 +33,15 @@ def make_data(workload: str):
 
     dim, _, classes, _, _, samples = WORKLOADS[workload]
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((samples, dim)).astype("float32")
+    x = rng.standard_normal((samples, *np.atleast_1d(dim))).astype("float32")
     y = rng.integers(0, classes, samples).astype("int32")
     return x, y
 
 
 def build_keras_like(lib, workload: str):
     dim, hidden, classes, dropout, _, _ = WORKLOADS[workload]
+    if workload == "cnn":
+        return build_cnn(lib)
     model = lib.Sequential()
     model.add(lib.layers.Input(shape=(dim,)))
     for units in hidden:
@@ -44,6 +49,25 @@ def build_keras_like(lib, workload: str):
         if dropout:
             model.add(lib.layers.Dropout(dropout))
     model.add(lib.layers.Dense(classes, activation="softmax"))
+    model.compile(optimizer=lib.optimizers.Adam(), loss="sparse_categorical_crossentropy")
+    return model
+
+
+def build_cnn(lib):
+    layers = lib.layers
+    model = lib.Sequential(
+        [
+            layers.Input(shape=(28, 28, 1)),
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Dropout(0.25),
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            layers.Dropout(0.5),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(optimizer=lib.optimizers.Adam(), loss="sparse_categorical_crossentropy")
     return model
 
@@ -135,7 +159,50 @@ def run_jax_loop(workload, epochs, repeats):
     return best
 
 
-RUNNERS = {"lamina": run_lamina, "keras": run_keras, "jax-loop": run_jax_loop}
+def run_torch_loop(workload, epochs, repeats):
+    """A plain PyTorch training loop: nn.Sequential, torch.optim.Adam (eps=1e-7), one step per batch."""
+    import numpy as np
+    import torch
+
+    dim, hidden, classes, dropout, batch, _ = WORKLOADS[workload]
+    x, y = make_data(workload)
+    nn = torch.nn
+    if workload == "cnn":
+        net = nn.Sequential(
+            nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
+            nn.Flatten(), nn.Linear(9216, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, classes),
+        )  # fmt: skip
+        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+    else:
+        parts, size = [], dim
+        for units in hidden:
+            parts += [nn.Linear(size, units), nn.ReLU()] + ([nn.Dropout(dropout)] if dropout else [])
+            size = units
+        net = nn.Sequential(*parts, nn.Linear(size, classes))
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y).long()
+
+    def epoch():
+        order = torch.randperm(len(xt))
+        for i in range(0, len(xt), batch):
+            idx = order[i : i + batch]
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(net(xt[idx]), yt[idx])
+            loss.backward()
+            optimizer.step()
+
+    epoch()
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(epochs):
+            epoch()
+        best = max(best, epochs * len(x) / (time.perf_counter() - start))
+    return best
+
+
+RUNNERS = {"lamina": run_lamina, "keras": run_keras, "jax-loop": run_jax_loop, "torch-loop": run_torch_loop}
 
 
 def child(library, workload, epochs, repeats):
@@ -145,7 +212,8 @@ def child(library, workload, epochs, repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="*", default=list(WORKLOADS))
-    parser.add_argument("--libraries", nargs="*", default=list(RUNNERS))
+    parser.add_argument("--engine", choices=["jax", "torch"], default="jax")
+    parser.add_argument("--libraries", nargs="*", default=None)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
@@ -153,7 +221,10 @@ def main():
     if args.child:
         child(args.child[0], args.child[1], args.epochs, args.repeats)
         return
-    env = dict(os.environ, KERAS_BACKEND="jax", LAMINA_BACKEND="jax")
+    if args.libraries is None:
+        args.libraries = ["lamina", "keras", f"{args.engine}-loop"]
+    env = dict(os.environ, KERAS_BACKEND=args.engine, LAMINA_BACKEND=args.engine)
+    print(f"engine: {args.engine}; samples/s of steady-state fit (best of {args.repeats})")
     print(f"{'workload':10s} " + " ".join(f"{lib:>12s}" for lib in args.libraries) + "   lamina/keras")
     for workload in args.only:
         row = {}
