@@ -2,8 +2,8 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-# Engines the suite runs on. The torch engine is added here when src/lamina/backend/torch lands.
-ENGINES ?= jax
+# Engines the suite runs on, one full run each.
+ENGINES ?= jax torch
 PYTEST_WORKERS ?= 2
 
 .PHONY: demo test lint bench clean
@@ -31,7 +31,7 @@ lint: $(VENV)/.installed-test
 test: lint
 	@set -e; for engine in $(ENGINES); do \
 		echo "== test suite on $$engine =="; \
-		LAMINA_BACKEND=$$engine $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider tests; \
+		LAMINA_BACKEND=$$engine $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -p no:cacheprovider tests; \
 	done
 
 bench: $(VENV)/.installed-test

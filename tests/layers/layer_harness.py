@@ -32,7 +32,7 @@ def as_numpy(value) -> np.ndarray:
     """A NumPy copy of an engine tensor, a Variable or a list of them."""
     if isinstance(value, (list, tuple)):
         return [as_numpy(v) for v in value]
-    return np.array(value)
+    return np.array(lamina.ops.convert_to_numpy(value))
 
 
 def assert_close(actual, expected, rtol=RTOL, atol=ATOL, what="output"):

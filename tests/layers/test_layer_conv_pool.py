@@ -182,7 +182,7 @@ def test_conv2d_kernel_regularizer_loss():
     layer(np.zeros((1, 2, 2, 3), "float32"))
     kernel = np.full((1, 1, 3, 2), -2.0, "float32")
     layer.set_weights([kernel, np.zeros(2, "float32")])
-    assert [float(v) for v in layer.losses] == pytest.approx([0.5 * 12.0])
+    assert [float(lamina.ops.convert_to_numpy(v)) for v in layer.losses] == pytest.approx([0.5 * 12.0])
 
 
 # -------------------------------------------------------------- MaxPooling2D

@@ -121,7 +121,7 @@ def test_dense_kernel_regularizer_adds_its_penalty_to_losses():
     kernel = np.arange(12, dtype="float32").reshape(4, 3) / 10
     bias = np.array([1.0, -2.0, 3.0], "float32")
     layer.set_weights([kernel, bias])
-    penalties = [float(p) for p in layer.losses]
+    penalties = [float(ops.convert_to_numpy(p)) for p in layer.losses]
     assert penalties == pytest.approx([0.1 * np.sum(kernel**2), 0.5 * 6.0], rel=1e-6)
     config = layer.get_config()
     assert config["kernel_regularizer"] == {"class_name": "L2", "config": {"l2": 0.1}}

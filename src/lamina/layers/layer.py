@@ -247,7 +247,7 @@ class Layer:
                 f"({[v.name for v in params]}), got {len(weights)}."
             )
         for variable, value in zip(params, weights):
-            value = np.asarray(value)
+            value = engine.core.convert_to_numpy(value)  # arrays, Variables, or tensors that carry autograd graphs
             if tuple(value.shape) != variable.shape:
                 raise ValueError(
                     f'Layer "{self.name}" weight "{variable.name}" has shape {variable.shape}, '

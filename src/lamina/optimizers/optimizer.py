@@ -68,15 +68,18 @@ class Optimizer:
 
     def build(self, variables) -> None:
         """Creates the slots for `variables` (once)."""
+        variables = list(variables)
         if self._built_for is not None:
-            if [id(v) for v in variables] != self._built_for:
+            # Compared by identity against the variables themselves, held here: ids alone could be
+            # reused by new variables once the old ones are garbage collected.
+            if len(variables) != len(self._built_for) or any(a is not b for a, b in zip(variables, self._built_for)):
                 raise ValueError(
                     f"Optimizer {self.name} was built for another set of variables; "
                     "create a new optimizer for a different model."
                 )
             return
-        self.build_slots(list(variables))
-        self._built_for = [id(v) for v in variables]
+        self.build_slots(variables)
+        self._built_for = variables
 
     def build_slots(self, variables) -> None:
         pass

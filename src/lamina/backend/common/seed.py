@@ -52,6 +52,7 @@ class SeedGenerator:
 
     def next(self):
         """The key for one draw; advances the state."""
-        current = self.state.value
+        # `* 1` copies: an engine that assigns in place (torch) would otherwise hand out the advanced state.
+        current = self.state.value * 1
         self.state.assign(self._engine_random.next_seed_state(current))
         return current

@@ -63,6 +63,9 @@ class Variable(_CommonVariable):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Own storage: assignments write in place, so they must never reach the caller's
+        # array (torch.as_tensor shares a CPU NumPy array's memory) or tensor.
+        self._value = self._value.detach().clone()
         if self.trainable and self._value.is_floating_point():
             self._value.requires_grad_(True)
 
@@ -84,10 +87,10 @@ class Variable(_CommonVariable):
                 self._value = value.detach().clone()
 
     def numpy(self) -> np.ndarray:
-        return self.value.detach().cpu().numpy().copy()
+        return convert_to_numpy(self.value)
 
     def __array__(self, dtype=None, copy=None):
-        out = self.value.detach().cpu().numpy()
+        out = convert_to_numpy(self.value)
         return out.astype(dtype) if dtype is not None else out
 
 
@@ -101,20 +104,40 @@ def convert_to_tensor(x, dtype=None):
             x = x.to(target)
         return x
     array = np.asarray(x)
-    if target is None and array.dtype == np.float64:
-        target = torch.float32  # float64 input computes in float32, as on the JAX engine.
+    if target is None:
+        target = _default_target(x, array.dtype)
     if array.dtype == np.uint32 or array.dtype == np.uint64:
         array = array.astype(np.int64)
     return torch.as_tensor(array, dtype=target, device=_DEVICE)
 
 
+def _default_target(x, dtype: np.dtype):
+    """The dtype JAX's engine would pick: float64 computes in float32, and Python ints
+    (which NumPy reads as int64) are int32. An int64 NumPy array stays int64: the caller asked for it."""
+    if dtype == np.float64:
+        return torch.float32
+    if dtype == np.int64 and not isinstance(x, (np.ndarray, np.generic)):
+        return torch.int32
+    return None
+
+
 def convert_to_numpy(x) -> np.ndarray:
-    """A NumPy array with `x`'s values."""
+    """A NumPy array with `x`'s values: a copy, never a view of a tensor's memory.
+
+    A view of a CPU tensor would change under later in-place assignments to a
+    Variable (JAX's arrays are immutable, so there the question never arises).
+    """
     if isinstance(x, _CommonVariable):
         x = x.value
-    if isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
+    if not isinstance(x, torch.Tensor):
+        return np.asarray(x)
+    x = x.detach()
+    if x.dtype == torch.bfloat16:
+        import ml_dtypes  # NumPy has no bfloat16; JAX's engine returns ml_dtypes' too
+
+        return x.float().cpu().numpy().astype(ml_dtypes.bfloat16)
+    out = x.cpu().numpy()
+    return out.copy() if x.device.type == "cpu" else out
 
 
 def convert_to_numpy_tree(tree):
@@ -132,8 +155,8 @@ def is_tensor(x) -> bool:
 
 
 def cast(x, dtype):
-    """`x` converted to `dtype`."""
-    return convert_to_tensor(x).to(torch_dtype(dtype))
+    """`x` converted to `dtype` (straight from NumPy, so float64 input cast to float64 keeps its precision)."""
+    return convert_to_tensor(x, dtype=dtype)
 
 
 def shape(x) -> tuple:

@@ -7,6 +7,7 @@ import math
 import torch
 import torch.nn.functional as F  # noqa: N812
 
+from lamina.backend.torch.core import _DEVICE, torch_dtype
 from lamina.backend.torch.numpy import _t
 
 __all__ = [
@@ -43,11 +44,17 @@ def hard_sigmoid(x):
 
 
 def softmax(x, axis=-1):
-    return torch.softmax(_t(x), dim=axis)
+    x = _t(x)
+    if isinstance(axis, int):
+        return torch.softmax(x, dim=axis)
+    return torch.exp(x - torch.logsumexp(x, dim=tuple(axis), keepdim=True))  # over several axes, as JAX allows
 
 
 def log_softmax(x, axis=-1):
-    return torch.log_softmax(_t(x), dim=axis)
+    x = _t(x)
+    if isinstance(axis, int):
+        return torch.log_softmax(x, dim=axis)
+    return x - torch.logsumexp(x, dim=tuple(axis), keepdim=True)
 
 
 def logsumexp(x, axis=None, keepdims=False):
@@ -81,13 +88,15 @@ def softsign(x):
 
 
 def one_hot(indices, num_classes, dtype="float32"):
-    from lamina.backend.torch.core import torch_dtype
-
-    return F.one_hot(_t(indices).long(), num_classes).to(torch_dtype(dtype))
+    # A comparison rather than F.one_hot: an index outside [0, num_classes) gives a row of zeros, as on JAX.
+    classes = torch.arange(num_classes, device=_DEVICE)
+    return (torch.unsqueeze(_t(indices).long(), -1) == classes).to(torch_dtype(dtype))
 
 
 def moments(x, axes, keepdims=False):
     x = _t(x)
+    if not x.is_floating_point():
+        x = x.to(torch.float32)  # torch.mean takes no integers; JAX's mean gives float32
     axes = tuple(axes) if isinstance(axes, (list, tuple)) else (axes,)
     mean = torch.mean(x, dim=axes, keepdim=True)
     variance = torch.mean(torch.square(x - mean.detach()), dim=axes, keepdim=True)
@@ -157,7 +166,7 @@ def max_pool(x, pool_size, strides=None, padding="valid", data_format="channels_
     rank, pool, steps = _pool_args(x, pool_size, strides)
     if padding.lower() == "same":
         pads = [_same_padding(x.shape[2 + i], pool[i], steps[i], 1) for i in range(rank)]
-        x = _pad_spatial(x, pads, value=-math.inf)
+        x = _pad_spatial(x, pads, value=-math.inf if x.is_floating_point() else torch.iinfo(x.dtype).min)
     return _from_channels_first(_MAX_POOL[rank](x, pool, steps), data_format)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 
+import numpy as np
 import torch
 
 from lamina.backend.common import Variable
@@ -30,19 +31,72 @@ def _t(x):
     return convert_to_tensor(x)
 
 
-def _pair(a, b):
-    """Two operands as tensors; Python numbers stay numbers so torch's type promotion treats them as weak."""
-    a = a if isinstance(a, (int, float, bool)) else _t(a)
-    b = b if isinstance(b, (int, float, bool)) else _t(b)
-    if not isinstance(a, torch.Tensor) and not isinstance(b, torch.Tensor):
-        a = _t(a)
+def _is_weak(x) -> bool:
+    """Python scalars are weakly typed, as in JAX: `int32_tensor + 1.5` is float32, `int32_tensor + 1` int32."""
+    return isinstance(x, (bool, int, float)) and not isinstance(x, np.generic)
+
+
+def _scalar(value, dtype: torch.dtype):
+    if dtype.is_floating_point:
+        return float(value)
+    return bool(value) if dtype == torch.bool else int(value)
+
+
+def _promote(a, b):
+    """Two operands cast to one result dtype (Python scalars stay scalars), and that dtype.
+
+    torch's own promotion, except that int64 appears only when an operand brings it:
+    `bool_tensor + 1` is int32 and `add(2, 2)` is int32, as on the JAX engine.
+    """
+    a = a if _is_weak(a) else _t(a)
+    b = b if _is_weak(b) else _t(b)
+    if _is_weak(a) and _is_weak(b):
+        a, b = convert_to_tensor(a), convert_to_tensor(b)
+    elif isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.dtype == b.dtype:
+        return a, b, a.dtype  # the common case, kept cheap
+    dtype = torch.result_type(a, b)
+    if dtype == torch.int64 and not builtins.any(isinstance(v, torch.Tensor) and v.dtype == dtype for v in (a, b)):
+        dtype = torch.int32
+    return _cast(a, dtype), _cast(b, dtype), dtype
+
+
+def _cast(value, dtype: torch.dtype):
+    if _is_weak(value):
+        return _scalar(value, dtype)
+    return value if value.dtype == dtype else value.to(dtype)
+
+
+def _full(value, dtype: torch.dtype, device) -> torch.Tensor:
+    """A 0-d tensor; a fill on the device, not a copy from the host."""
+    return torch.full((), value, dtype=dtype, device=device)
+
+
+def _tensors(a, b):
+    """Both operands as tensors of their common dtype (for torch functions that take no Python scalars)."""
+    a, b, dtype = _promote(a, b)
+    if _is_weak(a):
+        a = _full(a, dtype, b.device)
+    if _is_weak(b):
+        b = _full(b, dtype, a.device)
     return a, b
+
+
+def _binary(fn, a, b):
+    """`fn(a, b)` after promotion; a Python scalar on the left is passed as a 0-d tensor."""
+    a, b, dtype = _promote(a, b)
+    if _is_weak(a):
+        a = _full(a, dtype, b.device)
+    return fn(a, b)
 
 
 def _dims(axis):
     if axis is None:
         return None
     return tuple(axis) if isinstance(axis, (list, tuple)) else axis
+
+
+def _as_tuple(axis):
+    return tuple(axis) if isinstance(axis, (list, tuple)) else (axis,)
 
 
 def _reduce(fn, x, axis, keepdims):
@@ -53,49 +107,62 @@ def _reduce(fn, x, axis, keepdims):
     return fn(x, dim=_dims(axis), keepdim=keepdims)
 
 
+def _reduce_each(fn, x, axis, keepdims):
+    """For torch reductions that take one dim at a time (all, any, prod)."""
+    if axis is None:
+        out = fn(x)
+        return out.reshape((1,) * x.ndim) if keepdims else out
+    dims = sorted((d % x.ndim for d in _as_tuple(axis)), reverse=True)
+    for dim in dims:
+        x = fn(x, dim=dim, keepdim=keepdims)
+    return x
+
+
+def _accumulator(x) -> torch.dtype | None:
+    """Sums and products of bool and narrow integers accumulate in int32 (torch would use int64), as on JAX."""
+    if x.dtype == torch.bool or (not x.is_floating_point() and not x.is_complex() and x.dtype != torch.int64):
+        return torch.int32
+    return None
+
+
+def _floating(x):
+    """Integer and bool inputs compute in float32, as JAX's mean/var/std do."""
+    x = _t(x)
+    return x if x.is_floating_point() or x.is_complex() else x.to(torch.float32)
+
+
 def abs(x):
-    return torch.abs(_t(x))
+    x = _t(x)
+    return x if x.dtype == torch.bool else torch.abs(x)
 
 
 def add(a, b):
-    a, b = _pair(a, b)
+    a, b, _ = _promote(a, b)
     return torch.add(a, b) if isinstance(a, torch.Tensor) else torch.add(b, a)
 
 
 def all(x, axis=None, keepdims=False):
-    x = _t(x).bool()
-    if axis is None:
-        return torch.all(x)
-    for dim in sorted(_as_tuple(axis), reverse=True):
-        x = torch.all(x, dim=dim, keepdim=keepdims)
-    return x
+    return _reduce_each(torch.all, _t(x).bool(), axis, keepdims)
 
 
 def any(x, axis=None, keepdims=False):
-    x = _t(x).bool()
-    if axis is None:
-        return torch.any(x)
-    for dim in sorted(_as_tuple(axis), reverse=True):
-        x = torch.any(x, dim=dim, keepdim=keepdims)
-    return x
-
-
-def _as_tuple(axis):
-    return tuple(axis) if isinstance(axis, (list, tuple)) else (axis,)
+    return _reduce_each(torch.any, _t(x).bool(), axis, keepdims)
 
 
 def arange(start, stop=None, step=1, dtype=None):
     if stop is None:
         start, stop = 0, start
+    if dtype is None and builtins.all(isinstance(v, (int, np.integer)) for v in (start, stop, step)):
+        dtype = "int32"  # JAX's default integer; torch's would be int64
     return torch.arange(start, stop, step, dtype=None if dtype is None else torch_dtype(dtype), device=_DEVICE)
 
 
 def argmax(x, axis=None):
-    return torch.argmax(_t(x), dim=axis)
+    return torch.argmax(_t(x), dim=axis).to(torch.int32)
 
 
 def argmin(x, axis=None):
-    return torch.argmin(_t(x), dim=axis)
+    return torch.argmin(_t(x), dim=axis).to(torch.int32)
 
 
 def broadcast_to(x, shape):
@@ -103,7 +170,14 @@ def broadcast_to(x, shape):
 
 
 def clip(x, low, high):
-    return torch.clamp(_t(x), low, high)
+    x = _t(x)
+    low = low if low is None or _is_weak(low) else _t(low)
+    high = high if high is None or _is_weak(high) else _t(high)
+    if isinstance(low, torch.Tensor) or isinstance(high, torch.Tensor):
+        # torch.clamp takes two numbers or two tensors, not one of each.
+        low = _full(low, x.dtype, x.device) if _is_weak(low) else low
+        high = _full(high, x.dtype, x.device) if _is_weak(high) else high
+    return torch.clamp(x, low, high)
 
 
 def concatenate(xs, axis=0):
@@ -116,21 +190,24 @@ def cos(x):
 
 def cumsum(x, axis=None):
     x = _t(x)
-    return torch.cumsum(x.reshape(-1) if axis is None else x, dim=0 if axis is None else axis)
+    dtype = torch.int32 if x.dtype == torch.bool else (None if x.is_floating_point() else x.dtype)
+    return torch.cumsum(x.reshape(-1) if axis is None else x, dim=0 if axis is None else axis, dtype=dtype)
 
 
 def divide(a, b):
-    a, b = _t(a), b if isinstance(b, (int, float)) else _t(b)
-    return torch.true_divide(a, b)
+    return _binary(torch.true_divide, a, b)
 
 
 def einsum(subscripts, *operands):
-    return torch.einsum(subscripts, *[_t(o) for o in operands])
+    operands = [_t(o) for o in operands]
+    dtype = operands[0].dtype
+    for operand in operands[1:]:
+        dtype = torch.promote_types(dtype, operand.dtype)
+    return torch.einsum(subscripts, *[o.to(dtype) for o in operands])
 
 
 def equal(a, b):
-    a, b = _t(a), b if isinstance(b, (int, float, bool)) else _t(b)
-    return torch.eq(a, b)
+    return _binary(torch.eq, a, b)
 
 
 def exp(x):
@@ -138,15 +215,36 @@ def exp(x):
 
 
 def expand_dims(x, axis):
-    return torch.unsqueeze(_t(x), axis)
+    x = _t(x)
+    axes = _as_tuple(axis)
+    rank = x.ndim + len(axes)
+    for dim in sorted(d % rank for d in axes):
+        x = torch.unsqueeze(x, dim)
+    return x
 
 
 def floor(x):
-    return torch.floor(_t(x))
+    x = _t(x)
+    return x if x.dtype == torch.bool else torch.floor(x)
+
+
+def _fill_dtype(fill_value, dtype):
+    if dtype is not None:
+        return torch_dtype(dtype)
+    if isinstance(fill_value, (bool, np.bool_)):
+        return torch.bool
+    if isinstance(fill_value, (int, np.integer)):
+        return torch.int32
+    if isinstance(fill_value, (torch.Tensor, np.ndarray)):
+        return _t(fill_value).dtype
+    return torch.float32
 
 
 def full(shape, fill_value, dtype=None):
-    return torch.full(tuple(shape), fill_value, dtype=torch_dtype(dtype or "float32"), device=_DEVICE)
+    dtype = _fill_dtype(fill_value, dtype)
+    if isinstance(fill_value, (torch.Tensor, Variable, np.ndarray)):
+        return torch.broadcast_to(_t(fill_value).to(dtype), tuple(shape)).clone()
+    return torch.full(tuple(shape), fill_value, dtype=dtype, device=_DEVICE)
 
 
 def full_like(x, fill_value, dtype=None):
@@ -154,11 +252,11 @@ def full_like(x, fill_value, dtype=None):
 
 
 def greater(a, b):
-    return torch.gt(_t(a), b if isinstance(b, (int, float)) else _t(b))
+    return _binary(torch.gt, a, b)
 
 
 def greater_equal(a, b):
-    return torch.ge(_t(a), b if isinstance(b, (int, float)) else _t(b))
+    return _binary(torch.ge, a, b)
 
 
 def isfinite(x):
@@ -170,11 +268,11 @@ def isnan(x):
 
 
 def less(a, b):
-    return torch.lt(_t(a), b if isinstance(b, (int, float)) else _t(b))
+    return _binary(torch.lt, a, b)
 
 
 def less_equal(a, b):
-    return torch.le(_t(a), b if isinstance(b, (int, float)) else _t(b))
+    return _binary(torch.le, a, b)
 
 
 def log(x):
@@ -198,7 +296,7 @@ def logical_or(a, b):
 
 
 def matmul(a, b):
-    return torch.matmul(_t(a), _t(b))
+    return torch.matmul(*_tensors(a, b))
 
 
 def max(x, axis=None, keepdims=False):
@@ -206,15 +304,13 @@ def max(x, axis=None, keepdims=False):
 
 
 def maximum(a, b):
-    a, b = _t(a), _t(b)
-    return torch.maximum(a, b.to(a.dtype) if b.dtype != a.dtype and b.ndim == 0 else b)
+    a, b = _tensors(a, b)
+    # torch.maximum, not clamp: at ties its gradient splits in halves, as JAX's does.
+    return torch.logical_or(a, b) if a.dtype == torch.bool else torch.maximum(a, b)
 
 
 def mean(x, axis=None, keepdims=False):
-    x = _t(x)
-    if not x.is_floating_point():
-        x = x.to(torch.float32)
-    return _reduce(torch.mean, x, axis, keepdims)
+    return _reduce(torch.mean, _floating(x), axis, keepdims)
 
 
 def min(x, axis=None, keepdims=False):
@@ -222,8 +318,9 @@ def min(x, axis=None, keepdims=False):
 
 
 def minimum(a, b):
-    a, b = _t(a), _t(b)
-    return torch.minimum(a, b.to(a.dtype) if b.dtype != a.dtype and b.ndim == 0 else b)
+    a, b = _tensors(a, b)
+    # torch.minimum, not clamp: at ties its gradient splits in halves, as JAX's does.
+    return torch.logical_and(a, b) if a.dtype == torch.bool else torch.minimum(a, b)
 
 
 def moveaxis(x, source, destination):
@@ -231,7 +328,7 @@ def moveaxis(x, source, destination):
 
 
 def multiply(a, b):
-    a, b = _pair(a, b)
+    a, b, _ = _promote(a, b)
     return torch.mul(a, b) if isinstance(a, torch.Tensor) else torch.mul(b, a)
 
 
@@ -240,7 +337,7 @@ def negative(x):
 
 
 def not_equal(a, b):
-    return torch.ne(_t(a), b if isinstance(b, (int, float, bool)) else _t(b))
+    return _binary(torch.ne, a, b)
 
 
 def ones(shape, dtype=None):
@@ -251,30 +348,46 @@ def ones_like(x, dtype=None):
     return torch.ones_like(_t(x), dtype=None if dtype is None else torch_dtype(dtype))
 
 
+_INDEX_PAD_MODES = ("reflect", "symmetric", "edge", "wrap")
+
+
 def pad(x, pad_width, mode="constant", constant_values=0):
+    """NumPy's `pad`: "constant" on torch's kernel; "reflect", "symmetric", "edge", "wrap" by gathering."""
     x = _t(x)
-    flat = []
-    for before, after in reversed([tuple(p) for p in pad_width]):
-        flat.extend([before, after])
+    widths = _pad_widths(pad_width, x.ndim)
     if mode == "constant":
+        flat = []
+        for before, after in reversed(widths):
+            flat.extend([before, after])
         return torch.nn.functional.pad(x, flat, mode="constant", value=constant_values)
-    return torch.nn.functional.pad(x, flat, mode=mode)
+    if mode not in _INDEX_PAD_MODES:
+        raise ValueError(f"pad: unsupported mode {mode!r}; expected 'constant' or one of {_INDEX_PAD_MODES}.")
+    # torch's reflect/replicate kernels cover only the last 1-3 axes; gathering with the indices NumPy
+    # itself computes gives NumPy's (and JAX's) result on any axis.
+    for axis, (before, after) in enumerate(widths):
+        if before or after:
+            index = np.pad(np.arange(x.shape[axis]), (before, after), mode=mode)
+            x = torch.index_select(x, axis, torch.as_tensor(index, device=x.device))
+    return x
+
+
+def _pad_widths(pad_width, rank: int) -> list:
+    """NumPy's forms of pad_width (an int, one pair, or a pair per axis) as a pair per axis."""
+    widths = np.broadcast_to(np.asarray(pad_width, dtype="int64"), (rank, 2))
+    return [(int(before), int(after)) for before, after in widths]
 
 
 def power(a, b):
-    if not isinstance(a, (torch.Tensor, Variable)):
-        base = _t(b)
-        return torch.pow(torch.as_tensor(a, dtype=base.dtype, device=base.device), base)
-    return torch.pow(_t(a), b if isinstance(b, (int, float)) else _t(b))
+    a, b, dtype = _promote(a, b)
+    if dtype == torch.bool:
+        a, b, dtype = _cast(a, torch.int32), _cast(b, torch.int32), torch.int32
+    return torch.pow(a, b)
 
 
 def prod(x, axis=None, keepdims=False):
     x = _t(x)
-    if axis is None:
-        return torch.prod(x)
-    for dim in sorted(_as_tuple(axis), reverse=True):
-        x = torch.prod(x, dim=dim, keepdim=keepdims)
-    return x
+    accumulate = _accumulator(x)
+    return _reduce_each(lambda t, **kw: torch.prod(t, dtype=accumulate, **kw), x, axis, keepdims)
 
 
 def repeat(x, repeats, axis=None):
@@ -289,11 +402,12 @@ def reshape(x, shape):
 
 
 def round(x):
-    return torch.round(_t(x))
+    x = _t(x)
+    return torch.round(x) if x.is_floating_point() else x
 
 
 def rsqrt(x):
-    return torch.rsqrt(_t(x))
+    return torch.rsqrt(_floating(x))
 
 
 def sign(x):
@@ -309,7 +423,8 @@ def sqrt(x):
 
 
 def square(x):
-    return torch.square(_t(x))
+    x = _t(x)
+    return torch.square(x.to(torch.int32) if x.dtype == torch.bool else x)
 
 
 def squeeze(x, axis=None):
@@ -324,22 +439,30 @@ def stack(xs, axis=0):
 
 
 def std(x, axis=None, keepdims=False):
-    return _reduce(lambda t, **kw: torch.std(t, correction=0, **kw), x, axis, keepdims)
+    return _reduce(lambda t, **kw: torch.std(t, correction=0, **kw), _floating(x), axis, keepdims)
 
 
 def subtract(a, b):
-    a, b = _pair(a, b)
-    return torch.sub(a, b) if isinstance(a, torch.Tensor) else torch.sub(torch.as_tensor(a, dtype=b.dtype), b)
+    a, b, dtype = _promote(a, b)
+    if _is_weak(a):
+        return torch.sub(_full(a, dtype, b.device), b)
+    return torch.sub(a, b)
 
 
 def sum(x, axis=None, keepdims=False):
-    return _reduce(torch.sum, x, axis, keepdims)
+    x = _t(x)
+    accumulate = _accumulator(x)
+    if axis is None:
+        out = torch.sum(x, dtype=accumulate)
+        return out.reshape((1,) * x.ndim) if keepdims else out
+    return torch.sum(x, dim=_dims(axis), keepdim=keepdims, dtype=accumulate)
 
 
 def take(x, indices, axis=None):
     x, indices = _t(x), _t(indices).long()
     if axis is None:
         return torch.take(x, indices)
+    axis = axis % x.ndim
     x = torch.movedim(x, axis, 0)
     out = x[indices]
     return torch.movedim(out, tuple(builtins.range(indices.ndim)), tuple(builtins.range(axis, axis + indices.ndim)))
@@ -354,7 +477,7 @@ def tanh(x):
 
 
 def tensordot(a, b, axes=2):
-    return torch.tensordot(_t(a), _t(b), dims=axes)
+    return torch.tensordot(*_tensors(a, b), dims=axes)
 
 
 def tile(x, reps):
@@ -369,15 +492,12 @@ def transpose(x, axes=None):
 
 
 def var(x, axis=None, keepdims=False):
-    return _reduce(lambda t, **kw: torch.var(t, correction=0, **kw), x, axis, keepdims)
+    return _reduce(lambda t, **kw: torch.var(t, correction=0, **kw), _floating(x), axis, keepdims)
 
 
 def where(condition, a, b):
     condition = _t(condition).bool()
-    if not isinstance(a, (torch.Tensor, Variable)) and not isinstance(b, (torch.Tensor, Variable)):
-        a, b = _t(a), _t(b)
-    a = _t(a) if isinstance(a, Variable) or not isinstance(a, (int, float)) else a
-    b = _t(b) if isinstance(b, Variable) or not isinstance(b, (int, float)) else b
+    a, b, _ = _promote(a, b)
     return torch.where(condition, a, b)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from lamina.backend.common import Variable
-from lamina.backend.torch.core import _DEVICE, torch_dtype
+from lamina.backend.torch.core import _DEVICE, convert_to_tensor, torch_dtype
 
 __all__ = ["dropout", "initial_seed_state", "next_seed_state", "normal", "uniform"]
 
@@ -46,8 +46,9 @@ def normal(shape, mean=0.0, stddev=1.0, dtype="float32", seed=None):
 
 def dropout(x, rate, seed, noise_shape=None):
     """Zeroes a `rate` fraction of `x` and scales the rest by 1/(1-rate)."""
-    x = x.value if isinstance(x, Variable) else x
+    x = convert_to_tensor(x)
     keep = 1.0 - rate
     shape = tuple(noise_shape) if noise_shape is not None else tuple(x.shape)
     mask = torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(keep, generator=_generator(seed))
-    return x * mask / keep
+    # where, not x * mask / keep: rate=1 gives zeros (not 0/0), and inf/nan inputs that are dropped give 0.
+    return torch.where(mask.bool(), x / keep, torch.zeros((), dtype=x.dtype, device=x.device))
