@@ -19,5 +19,5 @@ def _export(module) -> list:
     return names
 
 
-__all__ = _export(_engine.core) + _export(_engine.numpy) + _export(_engine.nn)
+__all__ = _export(_engine.core) + _export(_engine.numpy) + _export(_engine.nn) + _export(_engine.optimizers)
 random = _engine.random

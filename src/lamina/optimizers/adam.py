@@ -36,6 +36,18 @@ class Adam(Optimizer):
         self._step_scale = ops.sqrt(1.0 - ops.power(self.beta_2, step)) / (1.0 - ops.power(self.beta_1, step))
         super().apply(grads, variables)
 
+    def update_all(self, grads, variables, lr) -> None:
+        if self.amsgrad:
+            super().update_all(grads, variables, lr)
+            return
+        params, ms, vs = ops.adam_step(
+            [v.value for v in variables], grads, [m.value for m in self._m], [v.value for v in self._v],
+            lr, self.beta_1, self.beta_2, self.epsilon, self._step_scale,
+        )  # fmt: skip
+        self._store(variables, params)
+        self._store(self._m, ms)
+        self._store(self._v, vs)
+
     def update_step(self, index, grad, variable, lr) -> None:
         m, v = self._m[index], self._v[index]
         new_m = m.value + (grad - m.value) * (1.0 - self.beta_1)

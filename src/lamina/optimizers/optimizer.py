@@ -104,12 +104,23 @@ class Optimizer:
         variables = list(variables)
         self.build(variables)
         grads = self._clip([ops.convert_to_tensor(g) for g in grads])
-        lr = self._learning_rate.value
-        for index, (grad, variable) in enumerate(zip(grads, variables)):
-            self.update_step(index, grad, variable, lr)
+        self.update_all(grads, variables, self._learning_rate.value)
+        for variable in variables:
             if variable.constraint is not None:
                 variable.assign(variable.constraint(variable.value))
         self.iterations.assign(self.iterations.value + 1)
+
+    def update_all(self, grads, variables, lr) -> None:
+        """Updates every variable; optimizers with a whole-model engine op override this."""
+        for index, (grad, variable) in enumerate(zip(grads, variables)):
+            self.update_step(index, grad, variable, lr)
+
+    @staticmethod
+    def _store(variables, values) -> None:
+        """Assigns new values, skipping those an engine already updated in place."""
+        for variable, value in zip(variables, values):
+            if value is not variable.value:
+                variable.assign(value)
 
     def apply_gradients(self, grads_and_vars) -> None:
         """Keras 2's form: a list of (gradient, variable) pairs."""

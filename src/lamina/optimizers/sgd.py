@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lamina import ops
 from lamina.optimizers.optimizer import Optimizer
 
 
@@ -22,6 +23,13 @@ class SGD(Optimizer):
     def build_slots(self, variables) -> None:
         if self.momentum:
             self._momenta = [self.add_slot(v, "momentum") for v in variables]
+
+    def update_all(self, grads, variables, lr) -> None:
+        params, momenta = ops.sgd_step(
+            [v.value for v in variables], grads, [m.value for m in self._momenta], lr, self.momentum, self.nesterov
+        )
+        self._store(variables, params)
+        self._store(self._momenta, momenta)
 
     def update_step(self, index, grad, variable, lr) -> None:
         if not self.momentum:

@@ -3,6 +3,7 @@
 from lamina.backend.jax import core as core
 from lamina.backend.jax import nn as nn
 from lamina.backend.jax import numpy as numpy
+from lamina.backend.jax import optimizers as optimizers
 from lamina.backend.jax import random as random
 from lamina.backend.jax import trainer as trainer
 

@@ -1,0 +1,31 @@
+"""Whole-model optimizer updates on JAX: plain per-variable arithmetic, which XLA fuses inside the jitted step."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+__all__ = ["adam_step", "sgd_step"]
+
+
+def adam_step(params, grads, ms, vs, lr, beta_1, beta_2, epsilon, step_scale):
+    """Keras's Adam for every variable: returns (params, ms, vs), new arrays."""
+    new_params, new_ms, new_vs = [], [], []
+    for p, g, m, v in zip(params, grads, ms, vs):
+        m = m + (g - m) * (1.0 - beta_1)
+        v = v + (jnp.square(g) - v) * (1.0 - beta_2)
+        new_params.append(p - lr * step_scale * m / (jnp.sqrt(v) + epsilon))
+        new_ms.append(m)
+        new_vs.append(v)
+    return new_params, new_ms, new_vs
+
+
+def sgd_step(params, grads, momenta, lr, momentum, nesterov):
+    """Keras's SGD for every variable: returns (params, momenta); momenta is [] without momentum."""
+    if not momentum:
+        return [p - lr * g for p, g in zip(params, grads)], []
+    new_params, new_momenta = [], []
+    for p, g, m in zip(params, grads, momenta):
+        m = momentum * m - lr * g
+        new_params.append(p + momentum * m - lr * g if nesterov else p + m)
+        new_momenta.append(m)
+    return new_params, new_momenta

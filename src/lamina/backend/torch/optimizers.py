@@ -1,0 +1,46 @@
+"""Whole-model optimizer updates on PyTorch: in place, a few `torch._foreach_*` calls for all variables.
+
+Each function follows Keras's update rule exactly (not torch.optim's: Keras adds
+epsilon after the square root of the uncorrected second moment and folds the bias
+correction into the step size). The tensors passed in are updated in place and
+returned, so callers can skip assigning them back.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["adam_step", "sgd_step"]
+
+
+def adam_step(params, grads, ms, vs, lr, beta_1, beta_2, epsilon, step_scale):
+    """Keras's Adam for every variable, in place: returns (params, ms, vs)."""
+    with torch.no_grad():
+        torch._foreach_lerp_(ms, grads, 1.0 - beta_1)  # m += (g - m) * (1 - beta_1)
+        torch._foreach_mul_(vs, beta_2)
+        torch._foreach_addcmul_(vs, grads, grads, value=1.0 - beta_2)  # v = beta_2 v + (1 - beta_2) g^2
+        denominators = torch._foreach_sqrt(vs)
+        torch._foreach_add_(denominators, epsilon)
+        steps = torch._foreach_div(ms, denominators)
+        torch._foreach_mul_(steps, lr * step_scale)
+        torch._foreach_sub_(params, steps)
+    return params, ms, vs
+
+
+def sgd_step(params, grads, momenta, lr, momentum, nesterov):
+    """Keras's SGD for every variable, in place: returns (params, momenta)."""
+    with torch.no_grad():
+        if not momentum:
+            steps = torch._foreach_mul(grads, lr)
+            torch._foreach_sub_(params, steps)
+            return params, momenta
+        scaled = torch._foreach_mul(grads, lr)
+        torch._foreach_mul_(momenta, momentum)
+        torch._foreach_sub_(momenta, scaled)  # m = momentum m - lr g
+        if nesterov:
+            ahead = torch._foreach_mul(momenta, momentum)
+            torch._foreach_sub_(ahead, scaled)
+            torch._foreach_add_(params, ahead)
+        else:
+            torch._foreach_add_(params, momenta)
+    return params, momenta
