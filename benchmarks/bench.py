@@ -103,6 +103,8 @@ def run_jax_loop(workload, epochs, repeats):
     import numpy as np
 
     dim, hidden, classes, dropout, batch, _ = WORKLOADS[workload]
+    if workload == "cnn":
+        return float("nan")  # the hand-written JAX loop covers the dense workloads only
     x, y = make_data(workload)
     sizes = [dim, *hidden, classes]
     rng = np.random.default_rng(0)
