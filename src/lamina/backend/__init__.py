@@ -6,6 +6,7 @@ Example:
     ('jax', 'float32', 'channels_last')
 """
 
+import contextlib
 import importlib
 
 from lamina.backend.common import KerasTensor as KerasTensor
@@ -22,6 +23,27 @@ from lamina.config import set_image_data_format as set_image_data_format
 
 engine = importlib.import_module(f"lamina.backend.{backend()}")
 Variable = engine.core.Variable
+
+
+@contextlib.contextmanager
+def device(name: str):
+    """Places the variables and computation of layers called inside on a device (the FAQ's device scopes).
+
+    Names: "cpu", "cpu:0", "gpu:1", "/gpu:0", "/device:GPU:0", "cuda:1". An unknown
+    or absent device raises ValueError naming what this machine has.
+
+    Example:
+        >>> with lamina.backend.device("/gpu:0"):
+        ...     encoded_a = shared_lstm(tweet_a)
+        >>> with lamina.backend.device("/cpu:0"):
+        ...     merged = layers.concatenate([encoded_a, encoded_b])
+    """
+    from lamina.backend.common.device import parse_device_name
+
+    kind, index = parse_device_name(name)
+    handle = engine.core.resolve_device(kind, index)
+    with engine.core.device_scope(handle):
+        yield handle
 
 
 def clear_session() -> None:

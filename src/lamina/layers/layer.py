@@ -15,6 +15,7 @@ import numpy as np
 
 from lamina import config
 from lamina.backend import KerasTensor, Variable, engine
+from lamina.backend.common import device as device_stack
 from lamina.backend.common import is_float_dtype, standardize_dtype, to_snake_case, unique_name
 from lamina.layers.input_spec import InputSpec, check_input
 from lamina.layers.node import Node
@@ -358,6 +359,9 @@ class Layer:
             training = ctx.training
         if self._call_has_training:
             kwargs["training"] = training
+        scoped = device_stack.current()
+        if scoped is not None:
+            inputs = nest.map_structure(lambda t: engine.core.to_device(t, scoped), inputs)
         outermost = ctx.depth == 0
         if outermost:
             self._clear_losses()

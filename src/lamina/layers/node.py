@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lamina.backend.common import KerasTensor
+from lamina.backend.common import device as device_stack
 from lamina.utils import nest
 
 
@@ -20,6 +21,7 @@ class Node:
         self.args = args
         self.kwargs = kwargs
         self.outputs = outputs
+        self.device = device_stack.current()  # the device scope the call was made in, replayed by models
         self.input_tensors = [t for t in nest.flatten((args, kwargs)) if isinstance(t, KerasTensor)]
         self.output_tensors = nest.flatten(outputs)
         self.index = len(layer._inbound_nodes)

@@ -188,7 +188,11 @@ class Functional(Model):
         for node in self._nodes:
             args = nest.map_structure(lookup, node.args)
             kwargs = nest.map_structure(lookup, node.kwargs)
-            outputs = node.layer(*args, **kwargs)
+            if node.device is None:
+                outputs = node.layer(*args, **kwargs)
+            else:
+                with engine.core.device_scope(node.device):
+                    outputs = node.layer(*args, **kwargs)
             for tensor, value in zip(node.output_tensors, nest.flatten(outputs)):
                 values[id(tensor)] = value
         return nest.map_structure(lookup, self._outputs_struct)

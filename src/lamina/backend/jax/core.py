@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from lamina.backend.common import KerasTensor, StatelessScope, standardize_dtype
 from lamina.backend.common import Variable as _CommonVariable
+from lamina.backend.common import device as device_stack
 
 __all__ = [
     "Variable",
@@ -16,11 +19,15 @@ __all__ = [
     "convert_to_numpy",
     "convert_to_numpy_tree",
     "convert_to_tensor",
+    "current_device",
     "device_put_batch",
+    "device_scope",
     "dtype_of",
     "is_tensor",
+    "resolve_device",
     "shape",
     "stop_gradient",
+    "to_device",
 ]
 
 
@@ -39,6 +46,47 @@ class Variable(_CommonVariable):
 
     def __jax_array__(self):
         return self.value
+
+
+def current_device():
+    """The device of the innermost `lamina.backend.device` scope, else JAX's default device."""
+    return device_stack.current() or jax.devices()[0]
+
+
+def resolve_device(kind: str, index: int):
+    """The jax device for ("cpu" | "gpu", index), or a ValueError naming what this machine has."""
+    try:
+        devices = jax.devices(kind)
+    except RuntimeError:
+        devices = []
+    if index >= len(devices):
+        raise ValueError(
+            f"Device '{kind}:{index}' is not visible: JAX sees {len(devices)} {kind.upper()} device(s) "
+            f"({[str(d) for d in jax.devices()]})."
+        )
+    return devices[index]
+
+
+@contextlib.contextmanager
+def device_scope(handle):
+    """Variables created and eager computations run inside go to `handle`.
+
+    A jitted train step runs on one device (XLA places a whole program); the
+    scope decides where variables live and where eager calls and predictions run.
+    """
+    device_stack.push(handle)
+    try:
+        with jax.default_device(handle):
+            yield handle
+    finally:
+        device_stack.pop()
+
+
+def to_device(x, handle):
+    """`x` moved to the device `handle`; traced values are left to XLA."""
+    if isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer) and handle not in x.devices():
+        return jax.device_put(x, handle)
+    return x
 
 
 def convert_to_tensor(x, dtype=None):

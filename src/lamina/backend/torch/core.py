@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 
 from lamina.backend.common import KerasTensor, StatelessScope, standardize_dtype
 from lamina.backend.common import Variable as _CommonVariable
+from lamina.backend.common import device as device_stack
 
 __all__ = [
     "Variable",
@@ -15,11 +18,15 @@ __all__ = [
     "convert_to_numpy",
     "convert_to_numpy_tree",
     "convert_to_tensor",
+    "current_device",
     "device_put_batch",
+    "device_scope",
     "dtype_of",
     "is_tensor",
+    "resolve_device",
     "shape",
     "stop_gradient",
+    "to_device",
 ]
 
 _TORCH_DTYPES = {
@@ -51,7 +58,44 @@ def default_device() -> torch.device:
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
 
 
-_DEVICE = default_device()
+_DEFAULT_DEVICE = default_device()
+
+
+def current_device() -> torch.device:
+    """The device of the innermost `lamina.backend.device` scope, else the default device."""
+    return device_stack.current() or _DEFAULT_DEVICE
+
+
+def resolve_device(kind: str, index: int) -> torch.device:
+    """The torch device for ("cpu" | "gpu", index), or a ValueError naming what this machine has."""
+    if kind == "cpu":
+        if index != 0:
+            raise ValueError(f"torch has a single CPU device, 'cpu:0'; got 'cpu:{index}'.")
+        return torch.device("cpu")
+    count = torch.cuda.device_count()
+    if index >= count:
+        raise ValueError(
+            f"Device 'gpu:{index}' is not visible: torch sees {count} GPU(s)"
+            + (" (CUDA_VISIBLE_DEVICES may hide them)." if count == 0 else f": gpu:0 to gpu:{count - 1}.")
+        )
+    return torch.device("cuda", index)
+
+
+@contextlib.contextmanager
+def device_scope(handle):
+    """Variables and tensors created inside go to `handle`."""
+    device_stack.push(handle)
+    try:
+        yield handle
+    finally:
+        device_stack.pop()
+
+
+def to_device(x, handle):
+    """`x` moved to the device `handle` (a no-op when it is there already)."""
+    if isinstance(x, torch.Tensor) and x.device != handle:
+        return x.to(handle)
+    return x
 
 
 class Variable(_CommonVariable):
@@ -76,8 +120,8 @@ class Variable(_CommonVariable):
         if isinstance(value, torch.Tensor):
             if value.dtype != dtype:
                 value = value.to(dtype)
-            return value
-        return torch.as_tensor(np.asarray(value), dtype=dtype, device=_DEVICE)
+            return value if device_stack.current() is None else value.to(current_device())
+        return torch.as_tensor(np.asarray(value), dtype=dtype, device=current_device())
 
     def _direct_assign(self, value) -> None:
         with torch.no_grad():
@@ -108,7 +152,7 @@ def convert_to_tensor(x, dtype=None):
         target = _default_target(x, array.dtype)
     if array.dtype == np.uint32 or array.dtype == np.uint64:
         array = array.astype(np.int64)
-    return torch.as_tensor(array, dtype=target, device=_DEVICE)
+    return torch.as_tensor(array, dtype=target, device=current_device())
 
 
 def _default_target(x, dtype: np.dtype):
@@ -202,7 +246,7 @@ def _fill(structure, unknown: int):
         return {k: _fill(v, unknown) for k, v in structure.items()}
     if isinstance(structure, KerasTensor):
         dims = tuple(unknown if d is None else d for d in structure.shape)
-        return torch.zeros(dims, dtype=torch_dtype(structure.dtype), device=_DEVICE)
+        return torch.zeros(dims, dtype=torch_dtype(structure.dtype), device=current_device())
     return structure
 
 

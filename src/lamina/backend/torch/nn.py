@@ -7,7 +7,7 @@ import math
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from lamina.backend.torch.core import _DEVICE, torch_dtype
+from lamina.backend.torch.core import current_device, torch_dtype
 from lamina.backend.torch.numpy import _t
 
 __all__ = [
@@ -89,7 +89,7 @@ def softsign(x):
 
 def one_hot(indices, num_classes, dtype="float32"):
     # A comparison rather than F.one_hot: an index outside [0, num_classes) gives a row of zeros, as on JAX.
-    classes = torch.arange(num_classes, device=_DEVICE)
+    classes = torch.arange(num_classes, device=current_device())
     return (torch.unsqueeze(_t(indices).long(), -1) == classes).to(torch_dtype(dtype))
 
 

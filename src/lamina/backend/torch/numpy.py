@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from lamina.backend.common import Variable
-from lamina.backend.torch.core import _DEVICE, convert_to_tensor, torch_dtype
+from lamina.backend.torch.core import convert_to_tensor, current_device, torch_dtype
 
 __all__ = [
     "abs", "add", "all", "any", "arange", "argmax", "argmin", "broadcast_to", "clip", "concatenate",
@@ -154,7 +154,7 @@ def arange(start, stop=None, step=1, dtype=None):
         start, stop = 0, start
     if dtype is None and builtins.all(isinstance(v, (int, np.integer)) for v in (start, stop, step)):
         dtype = "int32"  # JAX's default integer; torch's would be int64
-    return torch.arange(start, stop, step, dtype=None if dtype is None else torch_dtype(dtype), device=_DEVICE)
+    return torch.arange(start, stop, step, dtype=None if dtype is None else torch_dtype(dtype), device=current_device())
 
 
 def argmax(x, axis=None):
@@ -244,7 +244,7 @@ def full(shape, fill_value, dtype=None):
     dtype = _fill_dtype(fill_value, dtype)
     if isinstance(fill_value, (torch.Tensor, Variable, np.ndarray)):
         return torch.broadcast_to(_t(fill_value).to(dtype), tuple(shape)).clone()
-    return torch.full(tuple(shape), fill_value, dtype=dtype, device=_DEVICE)
+    return torch.full(tuple(shape), fill_value, dtype=dtype, device=current_device())
 
 
 def full_like(x, fill_value, dtype=None):
@@ -341,7 +341,7 @@ def not_equal(a, b):
 
 
 def ones(shape, dtype=None):
-    return torch.ones(tuple(shape), dtype=torch_dtype(dtype or "float32"), device=_DEVICE)
+    return torch.ones(tuple(shape), dtype=torch_dtype(dtype or "float32"), device=current_device())
 
 
 def ones_like(x, dtype=None):
@@ -502,7 +502,7 @@ def where(condition, a, b):
 
 
 def zeros(shape, dtype=None):
-    return torch.zeros(tuple(shape), dtype=torch_dtype(dtype or "float32"), device=_DEVICE)
+    return torch.zeros(tuple(shape), dtype=torch_dtype(dtype or "float32"), device=current_device())
 
 
 def zeros_like(x, dtype=None):

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from lamina.backend.common import Variable
-from lamina.backend.torch.core import _DEVICE, convert_to_tensor, torch_dtype
+from lamina.backend.torch.core import convert_to_tensor, current_device, torch_dtype
 
 __all__ = ["dropout", "initial_seed_state", "next_seed_state", "normal", "uniform"]
 
@@ -29,18 +29,18 @@ def _generator(seed) -> torch.Generator:
     if isinstance(seed, torch.Tensor):
         counter, base = (int(v) for v in seed.tolist())
         seed = (base * 1_000_003 + counter) & 0x7FFFFFFFFFFFFFFF
-    generator = torch.Generator(device=_DEVICE)
+    generator = torch.Generator(device=current_device())
     generator.manual_seed(int(seed))
     return generator
 
 
 def uniform(shape, minval=0.0, maxval=1.0, dtype="float32", seed=None):
-    out = torch.empty(tuple(shape), dtype=torch_dtype(dtype), device=_DEVICE)
+    out = torch.empty(tuple(shape), dtype=torch_dtype(dtype), device=current_device())
     return out.uniform_(minval, maxval, generator=_generator(seed))
 
 
 def normal(shape, mean=0.0, stddev=1.0, dtype="float32", seed=None):
-    out = torch.empty(tuple(shape), dtype=torch_dtype(dtype), device=_DEVICE)
+    out = torch.empty(tuple(shape), dtype=torch_dtype(dtype), device=current_device())
     return out.normal_(mean, stddev, generator=_generator(seed))
 
 
