@@ -30,25 +30,22 @@ class Adam(Optimizer):
         self._v = [self.add_slot(v, "v") for v in variables]
         self._v_hat = [self.add_slot(v, "vhat") for v in variables] if self.amsgrad else []
 
-    def apply(self, grads, variables) -> None:
-        # The bias-corrected step size is the same for every variable: compute it once.
-        step = ops.cast(self.iterations.value + 1, "float32")
-        self._step_scale = ops.sqrt(1.0 - ops.power(self.beta_2, step)) / (1.0 - ops.power(self.beta_1, step))
-        super().apply(grads, variables)
-
     def update_all(self, grads, variables, lr) -> None:
         if self.amsgrad:
             super().update_all(grads, variables, lr)
             return
         params, ms, vs = ops.adam_step(
             [v.value for v in variables], grads, [m.value for m in self._m], [v.value for v in self._v],
-            lr, self.beta_1, self.beta_2, self.epsilon, self._step_scale,
+            lr, self.beta_1, self.beta_2, self.epsilon, self.iterations.value,
         )  # fmt: skip
         self._store(variables, params)
         self._store(self._m, ms)
         self._store(self._v, vs)
 
     def update_step(self, index, grad, variable, lr) -> None:
+        # The per-variable rule, used with amsgrad (the whole-model engine op covers the rest).
+        step = ops.cast(self.iterations.value + 1, "float32")
+        step_scale = ops.sqrt(1.0 - ops.power(self.beta_2, step)) / (1.0 - ops.power(self.beta_1, step))
         m, v = self._m[index], self._v[index]
         new_m = m.value + (grad - m.value) * (1.0 - self.beta_1)
         new_v = v.value + (ops.square(grad) - v.value) * (1.0 - self.beta_2)
@@ -58,7 +55,7 @@ class Adam(Optimizer):
             v_hat = self._v_hat[index]
             new_v = ops.maximum(v_hat.value, new_v)
             v_hat.assign(new_v)
-        variable.assign(variable.value - lr * self._step_scale * new_m / (ops.sqrt(new_v) + self.epsilon))
+        variable.assign(variable.value - lr * step_scale * new_m / (ops.sqrt(new_v) + self.epsilon))
 
     def get_config(self) -> dict:
         extra = {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon, "amsgrad": self.amsgrad}

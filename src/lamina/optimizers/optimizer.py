@@ -108,7 +108,7 @@ class Optimizer:
         for variable in variables:
             if variable.constraint is not None:
                 variable.assign(variable.constraint(variable.value))
-        self.iterations.assign(self.iterations.value + 1)
+        self.iterations.assign_add(1)
 
     def update_all(self, grads, variables, lr) -> None:
         """Updates every variable; optimizers with a whole-model engine op override this."""

@@ -7,8 +7,13 @@ import jax.numpy as jnp
 __all__ = ["adam_step", "sgd_step"]
 
 
-def adam_step(params, grads, ms, vs, lr, beta_1, beta_2, epsilon, step_scale):
-    """Keras's Adam for every variable: returns (params, ms, vs), new arrays."""
+def adam_step(params, grads, ms, vs, lr, beta_1, beta_2, epsilon, iterations):
+    """Keras's Adam for every variable: returns (params, ms, vs), new arrays.
+
+    `iterations` counts the updates done before this one.
+    """
+    step = jnp.asarray(iterations, "float32") + 1.0
+    step_scale = jnp.sqrt(1.0 - jnp.power(beta_2, step)) / (1.0 - jnp.power(beta_1, step))
     new_params, new_ms, new_vs = [], [], []
     for p, g, m, v in zip(params, grads, ms, vs):
         m = m + (g - m) * (1.0 - beta_1)

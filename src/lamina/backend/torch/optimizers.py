@@ -8,13 +8,21 @@ returned, so callers can skip assigning them back.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 __all__ = ["adam_step", "sgd_step"]
 
 
-def adam_step(params, grads, ms, vs, lr, beta_1, beta_2, epsilon, step_scale):
-    """Keras's Adam for every variable, in place: returns (params, ms, vs)."""
+def adam_step(params, grads, ms, vs, lr, beta_1, beta_2, epsilon, iterations):
+    """Keras's Adam for every variable, in place: returns (params, ms, vs).
+
+    `iterations` counts the updates done before this one. The step size is worked
+    out on the host, as torch.optim does for its non-capturable optimizers.
+    """
+    step = int(iterations) + 1
+    step_size = float(lr) * math.sqrt(1.0 - beta_2**step) / (1.0 - beta_1**step)
     with torch.no_grad():
         torch._foreach_lerp_(ms, grads, 1.0 - beta_1)  # m += (g - m) * (1 - beta_1)
         torch._foreach_mul_(vs, beta_2)
@@ -22,7 +30,7 @@ def adam_step(params, grads, ms, vs, lr, beta_1, beta_2, epsilon, step_scale):
         denominators = torch._foreach_sqrt(vs)
         torch._foreach_add_(denominators, epsilon)
         steps = torch._foreach_div(ms, denominators)
-        torch._foreach_mul_(steps, lr * step_scale)
+        torch._foreach_mul_(steps, step_size)
         torch._foreach_sub_(params, steps)
     return params, ms, vs
 
