@@ -20,6 +20,7 @@ from lamina import models as models
 from lamina import ops as ops
 from lamina import optimizers as optimizers
 from lamina import regularizers as regularizers
+from lamina import saving as saving
 from lamina import utils as utils
 from lamina.layers import Input as Input
 from lamina.models import Model as Model

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import pathlib
 
-import pytest
-
 from lamina import layers
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "shared" / "fixtures"
@@ -57,11 +55,5 @@ def test_keras2_layer_configs_load():
     assert _check("keras2") >= 20
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Keras 3 layer configs carry keys lamina's constructors reject (Dense/Embedding quantization_config, "
-    "BatchNormalization synchronized, GlorotUniform input_axes/output_axes); where to drop them (each class "
-    "or the saving module) is a cross-cutting choice",
-)
 def test_keras3_layer_configs_load():
     assert _check("keras3") >= 20

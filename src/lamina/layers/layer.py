@@ -446,8 +446,15 @@ class Layer:
 
     @classmethod
     def from_config(cls, config_dict: dict):
-        """A new layer from `get_config()`'s output."""
-        return cls(**config_dict)
+        """A new layer from `get_config()`'s output, or from a layer config written by Keras 2 or 3.
+
+        Example:
+            >>> Dense.from_config({"units": 2, "quantization_config": None}).units
+            2
+        """
+        from lamina.saving.serialization import clean_layer_config
+
+        return cls(**clean_layer_config(cls, config_dict))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

@@ -198,32 +198,46 @@ class Functional(Model):
         return nest.map_structure(lookup, self._outputs_struct)
 
     def get_config(self) -> dict:
-        """The Keras 2 functional config: layers with their inbound nodes, input and output references."""
+        """The Keras 2 functional config: layers with their inbound nodes, input and output references.
+
+        Node indices count only the calls that belong to this model, as Keras writes them.
+        """
+        from lamina.saving.serialization import serialize_layer
+
+        own_nodes = {id(node) for node in self._nodes}
+        renumbered = {}
+        for layer in self.layers:
+            kept = [n for n in layer._inbound_nodes if id(n) in own_nodes or isinstance(layer, InputLayer)]
+            renumbered.update({id(node): index for index, node in enumerate(kept)})
 
         def ref(tensor):
             layer, node_index, tensor_index = tensor._keras_history
-            return [layer.name, node_index, tensor_index]
+            return [layer.name, renumbered.get(id(layer._inbound_nodes[node_index]), node_index), tensor_index]
 
-        own_nodes = {id(node) for node in self._nodes}
         layer_configs = []
         for layer in self.layers:
             inbound = [
                 [ref(t) + [{}] for t in node.input_tensors] for node in layer._inbound_nodes if id(node) in own_nodes
             ]
-            layer_configs.append(
-                {
-                    "class_name": type(layer).__name__,
-                    "name": layer.name,
-                    "config": layer.get_config(),
-                    "inbound_nodes": inbound,
-                }
-            )
+            layer_configs.append({**serialize_layer(layer), "name": layer.name, "inbound_nodes": inbound})
         return {
             "name": self.name,
+            "trainable": self.trainable,
             "layers": layer_configs,
             "input_layers": [ref(t) for t in self._input_tensors],
             "output_layers": [ref(t) for t in self._output_tensors],
         }
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):
+        """A functional model from a Keras 2 or Keras 3 functional config (new weights).
+
+        Example:
+            >>> clone = Model.from_config(model.get_config())
+        """
+        from lamina.saving.model_config import functional_from_config
+
+        return functional_from_config(cls, config, custom_objects)
 
 
 def _default_name() -> str:

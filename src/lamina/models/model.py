@@ -61,6 +61,74 @@ class Model(Trainer, Layer):
         """Prints a table of the layers, their output shapes and parameter counts."""
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn)
 
+    # ------------------------------------------------------------------ saving
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):
+        """A model from its config: a functional config re-creates the graph, else `cls(**config)`.
+
+        Example:
+            >>> clone = Model.from_config(model.get_config())
+        """
+        if isinstance(config, dict) and "layers" in config and "input_layers" in config:
+            from lamina.saving.model_config import functional_from_config
+
+            return functional_from_config(cls, config, custom_objects)
+        from lamina.saving.object_registration import CustomObjectScope
+
+        with CustomObjectScope(custom_objects or {}):
+            return cls(**config)
+
+    def to_json(self, **kwargs) -> str:
+        """The architecture as a JSON string (Keras 2 form); `lamina.models.model_from_json` reads it back.
+
+        Example:
+            >>> same = lamina.models.model_from_json(model.to_json())
+        """
+        from lamina.saving.model_config import to_json
+
+        return to_json(self, **kwargs)
+
+    def to_yaml(self, **kwargs) -> str:
+        """The architecture as YAML (safe_dump); `lamina.models.model_from_yaml` reads it back.
+
+        Example:
+            >>> same = lamina.models.model_from_yaml(model.to_yaml())
+        """
+        from lamina.saving.model_config import to_yaml
+
+        return to_yaml(self, **kwargs)
+
+    def save(self, filepath, overwrite=True, include_optimizer=True) -> None:
+        """Saves architecture, weights, compile arguments and optimizer state to one HDF5 file.
+
+        Example:
+            >>> model.save("my_model.h5")
+            >>> model = lamina.models.load_model("my_model.h5")
+        """
+        from lamina.saving.hdf5 import save_model
+
+        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+    def save_weights(self, filepath, overwrite=True) -> None:
+        """Saves the weights to an HDF5 file (Keras 2 layout).
+
+        Example:
+            >>> model.save_weights("my_model_weights.h5")
+        """
+        from lamina.saving.hdf5 import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, by_name=False, skip_mismatch=False) -> None:
+        """Loads weights from an HDF5 file, by layer order or (`by_name=True`) by layer name.
+
+        Example:
+            >>> model.load_weights("my_model_weights.h5", by_name=True)
+        """
+        from lamina.saving.hdf5 import load_weights
+
+        load_weights(self, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
+
     def reset_states(self) -> None:
         """Resets the state of every stateful layer in the model."""
         for layer in self._flatten_layers(include_self=False):

@@ -169,10 +169,23 @@ class Sequential(Model):
 
     def get_config(self) -> dict:
         """Keras 2's Sequential config: a name and a list of layer configs."""
+        from lamina.saving.serialization import serialize_layer
+
         layers = []
         for i, layer in enumerate(self._layers):
             config = layer.get_config()
             if i == 0 and self._input_layer is not None:
                 config["batch_input_shape"] = list(self._input_layer.batch_shape)
-            layers.append({"class_name": type(layer).__name__, "config": config})
+            layers.append({"class_name": serialize_layer(layer)["class_name"], "config": config})
         return {"name": self.name, "layers": layers}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A Sequential model from Keras 2's or Keras 3's config (new weights).
+
+        Example:
+            >>> clone = Sequential.from_config(model.get_config())
+        """
+        from lamina.saving.model_config import sequential_from_config
+
+        return sequential_from_config(cls, config, custom_objects)

@@ -4,6 +4,12 @@ Example:
     >>> lamina.utils.set_random_seed(1337)
 """
 
+from lamina.saving.object_registration import CustomObjectScope as CustomObjectScope
+from lamina.saving.object_registration import custom_object_scope as custom_object_scope
+from lamina.saving.object_registration import get_custom_objects as get_custom_objects
+from lamina.saving.object_registration import get_registered_name as get_registered_name
+from lamina.saving.object_registration import get_registered_object as get_registered_object
+from lamina.saving.object_registration import register_keras_serializable as register_keras_serializable
 from lamina.utils.numerical_utils import normalize as normalize
 from lamina.utils.numerical_utils import to_categorical as to_categorical
 from lamina.utils.progbar import Progbar as Progbar

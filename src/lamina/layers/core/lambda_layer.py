@@ -29,9 +29,37 @@ class Lambda(Layer):
         return self.function(inputs, **self.arguments)
 
     def get_config(self) -> dict:
+        from lamina.saving.lambda_code import function_to_config
+
         return {
             **super().get_config(),
-            "function": getattr(self.function, "__name__", "<lambda>"),
+            **function_to_config(self.function),
             "output_shape": self.output_shape_arg,
             "arguments": self.arguments,
         }
+
+    @classmethod
+    def from_config(cls, config_dict: dict, custom_objects=None):
+        """A Lambda from its config; stored bytecode loads only with `safe_mode=False`.
+
+        Example:
+            >>> Lambda.from_config({"function": "relu", "function_type": "function"})
+        """
+        from lamina.saving.lambda_code import config_to_function
+        from lamina.saving.serialization import clean_layer_config
+
+        config_dict = dict(config_dict)
+        function = config_to_function(
+            config_dict.pop("function", None),
+            config_dict.pop("function_type", None),
+            config_dict.pop("module", None),
+            custom_objects,
+            config_dict.get("name", "lambda"),
+        )
+        if config_dict.pop("output_shape_type", "raw") != "raw":
+            config_dict["output_shape"] = None  # a stored shape function: shapes are inferred here anyway
+        for key in ("output_shape_module", "mask_type", "mask_module"):
+            config_dict.pop(key, None)
+        if isinstance(config_dict.get("output_shape"), dict):
+            config_dict["output_shape"] = None  # Keras 3 may store a shape function; shapes are inferred here
+        return cls(function, **clean_layer_config(cls, config_dict, custom_objects))

@@ -1,0 +1,337 @@
+"""Whole models and weights in the Keras 2 HDF5 layout (DESIGN rules 8, 10, 11).
+
+A model file has root attributes `keras_version`, `backend`, `model_config` and
+`training_config` (JSON), a group `model_weights` (attribute `layer_names`; one
+group per layer with attribute `weight_names` and one dataset per weight, named
+like `dense/kernel:0`) and a group `optimizer_weights`. A weights file has the
+`model_weights` part at its root. Every write goes to a temporary file in the
+same folder that replaces the target only once complete.
+
+Weights are matched to layers by layer name (or order), and within a layer by
+order, so files from Keras 2 (`hidden/kernel:0`) and Keras 3 (`mlp/hidden/kernel`) load alike.
+
+Example:
+    >>> model.save("my_model.h5")
+    >>> model = load_model("my_model.h5")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import warnings
+
+import numpy as np
+
+from lamina.saving import model_config, training_config
+
+_ATTR_LIMIT = 64000  # HDF5 object headers hold at most 64 KiB of attributes: longer lists are split
+
+
+def _h5py():
+    try:
+        import h5py
+    except ImportError as error:  # pragma: no cover - h5py is a dependency
+        raise ImportError("Saving to HDF5 needs h5py: pip install h5py.") from error
+    return h5py
+
+
+# ----------------------------------------------------------------- file access
+@contextlib.contextmanager
+def atomic_h5_file(filepath):
+    """An h5py.File open for writing at a temporary path beside `filepath`, moved onto it when the block ends.
+
+    If the block raises (or the process dies), `filepath` keeps its previous contents.
+
+    Example:
+        >>> with atomic_h5_file("weights.h5") as f:
+        ...     f.attrs["note"] = "hello"
+    """
+    h5py = _h5py()
+    path = os.fspath(filepath)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"Cannot save to {path!r}: the folder {folder!r} does not exist.")
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        with h5py.File(temporary, "w") as f:
+            yield f
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
+
+
+@contextlib.contextmanager
+def open_h5_for_reading(filepath):
+    """The h5py.File at `filepath`, or an error naming the file and what is wrong with it."""
+    h5py = _h5py()
+    path = os.fspath(filepath)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No file or folder found at {path!r}.")
+    if os.path.isdir(path):
+        raise ValueError(f"{path!r} is a folder (a TensorFlow SavedModel?); lamina reads HDF5 (.h5) files.")
+    if not h5py.is_hdf5(path):
+        raise ValueError(f"{path!r} is not an HDF5 file (it is corrupt, truncated, or another format such as .keras).")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as error:
+        raise ValueError(f"{path!r} cannot be opened as an HDF5 file: {error}") from error
+    try:
+        yield f
+    finally:
+        f.close()
+
+
+def _text(value) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def save_attributes(group, name: str, values: list) -> None:
+    """Strings as a bytes-array attribute, split into `name0`, `name1`, ... when long (as Keras does)."""
+    data = np.asarray([v.encode("utf-8") for v in values], dtype=bytes) if values else np.zeros((0,), dtype="S1")
+    chunks = max(1, int(np.ceil(data.nbytes / _ATTR_LIMIT)))
+    if chunks == 1:
+        group.attrs[name] = data
+        return
+    for index, part in enumerate(np.array_split(data, chunks)):
+        group.attrs[f"{name}{index}"] = part
+
+
+def load_attributes(group, name: str) -> list:
+    """The list of strings `save_attributes` wrote (whole or split), or [] when absent."""
+    if name in group.attrs:
+        return [_text(v) for v in np.atleast_1d(group.attrs[name])]
+    out, index = [], 0
+    while f"{name}{index}" in group.attrs:
+        out.extend(_text(v) for v in np.atleast_1d(group.attrs[f"{name}{index}"]))
+        index += 1
+    return out
+
+
+# --------------------------------------------------------------------- weights
+def _weight_names(layer) -> list:
+    return training_config._unique([f"{getattr(v, 'path', v.name)}:0" for v in layer.weights])
+
+
+def save_weights_to_group(group, layers: list) -> None:
+    """Writes `layer_names` and one group per layer with its `weight_names` and arrays."""
+    from lamina import backend
+
+    save_attributes(group, "layer_names", [layer.name for layer in layers])
+    group.attrs["backend"] = backend.backend()
+    group.attrs["keras_version"] = model_config.KERAS_VERSION
+    for layer in layers:
+        layer_group = group.create_group(layer.name)
+        names = _weight_names(layer)
+        save_attributes(layer_group, "weight_names", names)
+        for name, variable in zip(names, layer.weights):
+            layer_group.create_dataset(name, data=variable.numpy())
+
+
+def _file_layers(group, filename: str) -> list:
+    """(layer name, [arrays]) for every layer the file lists, in its order."""
+    if "layer_names" not in group.attrs and "layer_names0" not in group.attrs:
+        raise ValueError(
+            f"{filename!r} has no 'layer_names' attribute, so it is not a Keras HDF5 weights file "
+            f"(top-level keys: {sorted(group.keys())})."
+        )
+    out = []
+    for name in load_attributes(group, "layer_names"):
+        if name not in group:
+            raise ValueError(f"{filename!r} lists layer {name!r} but has no group for it: the file is damaged.")
+        layer_group = group[name]
+        arrays = []
+        for weight_name in load_attributes(layer_group, "weight_names"):
+            if weight_name not in layer_group:
+                raise ValueError(f"{filename!r}: layer {name!r} lists weight {weight_name!r} but does not hold it.")
+            arrays.append(np.asarray(layer_group[weight_name][()]))
+        out.append((name, arrays))
+    return out
+
+
+def _set_layer(layer, arrays: list, file_layer: str, filename: str, skip_mismatch: bool) -> bool:
+    params = layer.weights
+    problem = None
+    if len(arrays) != len(params):
+        problem = f"the file's layer {file_layer!r} holds {len(arrays)} weights, layer {layer.name!r} has {len(params)}"
+    else:
+        for variable, array in zip(params, arrays):
+            if tuple(array.shape) != tuple(variable.shape):
+                problem = (
+                    f"layer {layer.name!r} weight {variable.name!r} has shape {tuple(variable.shape)}, the file's "
+                    f"layer {file_layer!r} holds shape {tuple(array.shape)}"
+                )
+                break
+    if problem is None:
+        layer.set_weights(arrays)
+        return True
+    if skip_mismatch:
+        warnings.warn(f"{filename}: skipping layer {layer.name!r}: {problem}.", stacklevel=4)
+        return False
+    raise ValueError(f"Cannot load weights from {filename!r}: {problem}.")
+
+
+def load_weights_from_group(group, model, filename: str, by_name=False, skip_mismatch=False) -> None:
+    """Sets the model's weights from a `model_weights`-style group, by layer order or by layer name."""
+    file_layers = _file_layers(group, filename)
+    if by_name:
+        by_layer = dict(file_layers)
+        for layer in model.layers:
+            if layer.name in by_layer and (layer.weights or by_layer[layer.name]):
+                _set_layer(layer, by_layer[layer.name], layer.name, filename, skip_mismatch)
+        return
+    if skip_mismatch:
+        raise ValueError("load_weights(skip_mismatch=True) needs by_name=True, as in Keras.")
+    stored = [(name, arrays) for name, arrays in file_layers if arrays]
+    layers = [layer for layer in model.layers if layer.weights]
+    if len(stored) != len(layers):
+        raise ValueError(
+            f"Cannot load weights from {filename!r}: it holds weights for {len(stored)} layers "
+            f"{[n for n, _ in stored]}, but model {model.name!r} has {len(layers)} layers with weights "
+            f"{[layer.name for layer in layers]}. Use by_name=True to load the layers that share names."
+        )
+    for layer, (name, arrays) in zip(layers, stored):
+        _set_layer(layer, arrays, name, filename, False)
+
+
+# ---------------------------------------------------------------- whole models
+def save_model(model, filepath, overwrite=True, include_optimizer=True) -> None:
+    """Saves architecture, weights, compile arguments and optimizer state in one HDF5 file.
+
+    Example:
+        >>> save_model(model, "my_model.h5")
+    """
+    path = os.fspath(filepath)
+    if path.endswith(".keras"):
+        raise NotImplementedError(f"Cannot save {path!r}: lamina writes HDF5 files; use a name ending in '.h5'.")
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"{path!r} exists and overwrite=False.")
+    config = model_config.model_to_dict(model)
+    compiled = training_config.training_config(model) if include_optimizer else None
+    with atomic_h5_file(path) as f:
+        f.attrs["keras_version"] = model_config.KERAS_VERSION
+        f.attrs["backend"] = config["backend"]
+        f.attrs["model_config"] = json.dumps({"class_name": config["class_name"], "config": config["config"]})
+        if compiled is not None:
+            f.attrs["training_config"] = json.dumps(compiled, default=model_config._plain)
+        save_weights_to_group(f.create_group("model_weights"), model.layers)
+        optimizer = getattr(model, "optimizer", None)
+        if include_optimizer and optimizer is not None and optimizer._built_for is not None:
+            group = f.create_group("optimizer_weights")
+            names = training_config.optimizer_weight_names(optimizer)
+            save_attributes(group, "weight_names", names)
+            for name, variable in zip(names, optimizer.variables):
+                group.create_dataset(name, data=variable.numpy())
+
+
+def _json_attr(f, name: str, filename: str):
+    if name not in f.attrs:
+        return None
+    try:
+        return json.loads(_text(f.attrs[name]))
+    except ValueError as error:
+        raise ValueError(f"{filename!r}: its {name!r} attribute is not valid JSON ({error}).") from error
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002 - Keras's name
+    """A model from an HDF5 file saved by lamina, Keras 2 or Keras 3 (`model.save("x.h5")`).
+
+    Args:
+        filepath: the .h5 file.
+        custom_objects: user classes and functions by the names the file uses.
+        compile: compile the model as it was saved (and restore the optimizer state).
+        safe_mode: refuse Lambda bytecode; pass False only for files you trust.
+
+    Example:
+        >>> model = load_model("my_model.h5", custom_objects={"AttentionLayer": AttentionLayer})
+    """
+    filename = os.fspath(filepath)
+    with open_h5_for_reading(filename) as f:
+        config = _json_attr(f, "model_config", filename)
+        if config is None:
+            raise ValueError(
+                f"{filename!r} has no model_config: it holds weights only. Build the model in code and call "
+                "model.load_weights() instead."
+            )
+        try:
+            model = model_config.model_from_config(config, custom_objects, safe_mode)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"Cannot re-create the model saved in {filename!r}: {error}") from error
+        group = f["model_weights"] if "model_weights" in f else f
+        load_weights_from_group(group, model, filename)
+        train = _json_attr(f, "training_config", filename)
+        if compile and train is not None:
+            try:
+                training_config.compile_from_training_config(model, train, custom_objects)
+            except (TypeError, ValueError, KeyError) as error:
+                raise ValueError(f"{filename!r}: cannot compile the model from its training_config: {error}") from error
+            if "optimizer_weights" in f:
+                group = f["optimizer_weights"]
+                names = load_attributes(group, "weight_names")
+                values = [np.asarray(group[name][()]) for name in names if name in group]
+                if len(values) == len(names):
+                    training_config.restore_optimizer_state(model, names, values, filename)
+    return model
+
+
+def save_weights(model, filepath, overwrite=True) -> None:
+    """Saves the weights alone in Keras 2's HDF5 weights layout.
+
+    Example:
+        >>> save_weights(model, "my_model_weights.h5")
+    """
+    path = os.fspath(filepath)
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"{path!r} exists and overwrite=False.")
+    with atomic_h5_file(path) as f:
+        save_weights_to_group(f, model.layers)
+
+
+def load_weights(model, filepath, by_name=False, skip_mismatch=False) -> None:
+    """Loads weights saved by `save_weights` or `save` (lamina, Keras 2 or Keras 3 HDF5).
+
+    Args:
+        by_name: match layers by name (for a different architecture); otherwise by order.
+        skip_mismatch: with by_name, skip layers whose weights differ in count or shape (with a warning).
+
+    Example:
+        >>> model.load_weights("my_model_weights.h5", by_name=True)
+    """
+    filename = os.fspath(filepath)
+    with open_h5_for_reading(filename) as f:
+        group = f["model_weights"] if "model_weights" in f else f
+        if "layer_names" not in group.attrs and "layer_names0" not in group.attrs and "layers" in f:
+            if by_name:
+                raise ValueError(f"{filename!r} is a Keras 3 '.weights.h5' file; it loads by layer order only.")
+            _load_keras3_weights(f["layers"], model, filename)
+            return
+        load_weights_from_group(group, model, filename, by_name, skip_mismatch)
+
+
+def _load_keras3_weights(group, model, filename: str) -> None:
+    """Keras 3's `.weights.h5` layout: `layers/<class name, numbered>/vars/<i>`, numbered in layer order."""
+    from lamina.backend.common import to_snake_case
+
+    counts: dict = {}
+    for layer in model.layers:
+        base = to_snake_case(type(layer).__name__)
+        key = base if base not in counts else f"{base}_{counts[base]}"
+        counts[base] = counts.get(base, 0) + 1
+        if not layer.weights:
+            continue
+        if key not in group or "vars" not in group[key]:
+            raise ValueError(
+                f"Cannot load weights from {filename!r} (Keras 3 layout): it has no group 'layers/{key}' for layer "
+                f"{layer.name!r}; its groups are {sorted(group.keys())}."
+            )
+        variables = group[key]["vars"]
+        arrays = [np.asarray(variables[str(i)][()]) for i in range(len(variables))]
+        _set_layer(layer, arrays, key, filename, False)

@@ -1,0 +1,245 @@
+"""Models from configs: Sequential and functional graphs, JSON and YAML (DESIGN rules 8 and 9).
+
+Both Keras 2 and Keras 3 model configs are read. A functional layer's inbound
+nodes are Keras 2's `[[["name", node_index, tensor_index, {kwargs}], ...], ...]`
+or Keras 3's `[{"args": [...], "kwargs": {...}}, ...]` with tensors written as
+`{"class_name": "__keras_tensor__", "config": {"keras_history": [name, node, tensor]}}`.
+
+Example:
+    >>> text = model.to_json()
+    >>> same = model_from_json(text)
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from lamina.saving.serialization import deserialize_layer, safe_mode_scope, serialize_layer
+
+KERAS_VERSION = "2.15.0"  # the Keras API version lamina's files follow
+
+
+# ------------------------------------------------------------------- Sequential
+def sequential_from_config(cls, config, custom_objects=None):
+    """A Sequential model from Keras 2's `{"name", "layers"}` (a leading InputLayer optional) or Keras 3's config."""
+    if isinstance(config, list):  # Keras 1 / early Keras 2 wrote the bare list of layers
+        config = {"layers": config}
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise ValueError(f"A Sequential config needs a 'layers' list, got {str(config)[:200]}.")
+    model = cls(name=config.get("name"))
+    for index, entry in enumerate(config["layers"]):
+        try:
+            layer = deserialize_layer(entry, custom_objects)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"Sequential model {config.get('name')!r}, layer {index}: {error}") from error
+        model.add(layer)
+    shape = config.get("build_input_shape")
+    if not model.built and shape is not None and model.layers:
+        model.build(tuple(shape))
+    if config.get("trainable") is False:
+        model.trainable = False
+    return model
+
+
+# ------------------------------------------------------------------- functional
+def _is_tensor_ref(value) -> bool:
+    return isinstance(value, dict) and value.get("class_name") == "__keras_tensor__"
+
+
+def _node_refs(node) -> list:
+    """Every (layer name, node index, tensor index) a saved node reads."""
+    if isinstance(node, dict):
+        found = []
+
+        def walk(item):
+            if _is_tensor_ref(item):
+                history = item["config"]["keras_history"]
+                found.append((history[0], int(history[1]), int(history[2])))
+            elif isinstance(item, (list, tuple)):
+                for sub in item:
+                    walk(sub)
+            elif isinstance(item, dict):
+                for sub in item.values():
+                    walk(sub)
+
+        walk([node.get("args", []), node.get("kwargs", {})])
+        return found
+    return [(entry[0], int(entry[1]), int(entry[2])) for entry in node]
+
+
+class _Graph:
+    """The tensors made so far while re-creating a functional model."""
+
+    def __init__(self, configs: list):
+        # Saved node indices may skip numbers (nodes outside the model); the k-th smallest is the k-th call.
+        self.indices: dict = {}
+        for entry in configs:
+            for node in entry.get("inbound_nodes") or []:
+                for name, node_index, _ in _node_refs(node):
+                    self.indices.setdefault(name, set()).add(node_index)
+        self.made: dict = {}  # layer name -> list of flat outputs, one per call
+
+    def tensor(self, name, node_index, tensor_index):
+        rank = sorted(self.indices.get(name, {node_index}) | {node_index}).index(node_index)
+        calls = self.made.get(name, [])
+        if rank >= len(calls):
+            return None
+        return calls[rank][tensor_index]
+
+    def ready(self, node) -> bool:
+        return all(self.tensor(*ref) is not None for ref in _node_refs(node))
+
+    def resolve(self, item):
+        if _is_tensor_ref(item):
+            return self.tensor(*item["config"]["keras_history"][:3])
+        if isinstance(item, list):
+            return [self.resolve(sub) for sub in item]
+        if isinstance(item, dict):
+            return {key: self.resolve(sub) for key, sub in item.items()}
+        return item
+
+
+def _call_node(layer, node, graph: _Graph):
+    if isinstance(node, dict):
+        args = graph.resolve(list(node.get("args", [])))
+        kwargs = graph.resolve(dict(node.get("kwargs", {})))
+    else:
+        tensors = [graph.tensor(entry[0], entry[1], entry[2]) for entry in node]
+        args = [tensors[0] if len(tensors) == 1 else tensors]
+        kwargs = dict(node[0][3]) if node and len(node[0]) > 3 and isinstance(node[0][3], dict) else {}
+    kwargs = {k: v for k, v in kwargs.items() if v is not None and k != "mask"}
+    outputs = layer(*args, **kwargs)
+    from lamina.utils import nest
+
+    return nest.flatten(outputs)
+
+
+def _refs_structure(value, graph: _Graph, what: str):
+    """`input_layers`/`output_layers` as tensors: one ref, a list of refs, or a dict of refs."""
+
+    def one(ref):
+        tensor = graph.tensor(ref[0], int(ref[1]), int(ref[2]))
+        if tensor is None:
+            raise ValueError(f"The model config's {what} names {ref[0]!r} (node {ref[1]}), which is not in the graph.")
+        return tensor
+
+    if isinstance(value, dict):
+        return {key: one(ref) for key, ref in value.items()}
+    if value and isinstance(value[0], str):
+        return one(value)
+    tensors = [one(ref) for ref in value]
+    return tensors[0] if len(tensors) == 1 else tensors
+
+
+def functional_from_config(cls, config: dict, custom_objects=None):
+    """A functional model from its config: layers with inbound nodes, input and output references."""
+    from lamina.layers.core.input_layer import InputLayer
+
+    for key in ("layers", "input_layers", "output_layers"):
+        if key not in config:
+            raise ValueError(f"A functional model config needs {key!r}; it has {sorted(config)}.")
+    graph = _Graph(config["layers"])
+    pending = []
+    for entry in config["layers"]:
+        try:
+            layer = deserialize_layer(entry, custom_objects)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"Model {config.get('name')!r}, layer {entry.get('name')!r}: {error}") from error
+        name = entry.get("name") or layer.name
+        if isinstance(layer, InputLayer):
+            graph.made[name] = [[layer.output]]
+        pending.append((name, layer, list(entry.get("inbound_nodes") or [])))
+    while any(nodes for _, _, nodes in pending):
+        progress = False
+        for name, layer, nodes in pending:
+            while nodes and graph.ready(nodes[0]):
+                graph.made.setdefault(name, []).append(_call_node(layer, nodes.pop(0), graph))
+                progress = True
+        if not progress:
+            stuck = [(name, _node_refs(nodes[0])) for name, _, nodes in pending if nodes]
+            raise ValueError(f"The model config's graph cannot be built: these layers wait for missing inputs {stuck}.")
+    inputs = _refs_structure(config["input_layers"], graph, "input_layers")
+    outputs = _refs_structure(config["output_layers"], graph, "output_layers")
+    from lamina.models.functional import Functional
+
+    target = cls if isinstance(cls, type) and issubclass(cls, Functional) else Functional
+    model = target(inputs=inputs, outputs=outputs, name=config.get("name"))
+    if config.get("trainable") is False:
+        model.trainable = False
+    return model
+
+
+# ---------------------------------------------------------------- JSON and YAML
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"Cannot write {type(value).__name__} {value!r:.100} into a model config.")
+
+
+def model_to_dict(model) -> dict:
+    """`{"class_name", "config", "keras_version", "backend"}` for a model, with plain JSON types only."""
+    from lamina import backend
+
+    payload = {**serialize_layer(model), "keras_version": KERAS_VERSION, "backend": backend.backend()}
+    return json.loads(json.dumps(payload, default=_plain))
+
+
+def to_json(model, **kwargs) -> str:
+    """The model's architecture as a JSON string (Keras 2 form); kwargs go to `json.dumps`."""
+    return json.dumps(model_to_dict(model), default=_plain, **kwargs)
+
+
+def model_from_config(config: dict, custom_objects=None, safe_mode: bool = True):
+    """A model from `{"class_name", "config"}`.
+
+    Example:
+        >>> model_from_config({"class_name": "Sequential", "config": {"name": "s", "layers": []}})
+    """
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(
+            f"model_from_config expects {{'class_name': ..., 'config': ...}}, got {type(config).__name__} "
+            f"{str(config)[:200]}. (To build a layer from its own config dict, use Layer.from_config.)"
+        )
+    with safe_mode_scope(safe_mode):
+        return deserialize_layer(config, custom_objects)
+
+
+def model_from_json(json_string: str, custom_objects=None, safe_mode: bool = True):
+    """A model (new weights) from `model.to_json()`'s output, or a Keras 2/3 JSON file's text.
+
+    Example:
+        >>> model = model_from_json(json_string, custom_objects={"AttentionLayer": AttentionLayer})
+    """
+    try:
+        config = json.loads(json_string)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"model_from_json: the text is not valid JSON ({error}).") from error
+    return model_from_config(config, custom_objects, safe_mode)
+
+
+def to_yaml(model, **kwargs) -> str:
+    """The model's architecture as YAML (PyYAML's safe_dump); kwargs go to `yaml.safe_dump`."""
+    import yaml
+
+    return yaml.safe_dump(model_to_dict(model), **kwargs)
+
+
+def model_from_yaml(yaml_string: str, custom_objects=None, safe_mode: bool = True):
+    """A model from `model.to_yaml()`'s output, read with `yaml.safe_load` only (DESIGN rule 9).
+
+    Example:
+        >>> model = model_from_yaml(yaml_string)
+    """
+    import yaml
+
+    try:
+        config = yaml.safe_load(yaml_string)
+    except yaml.YAMLError as error:
+        raise ValueError(f"model_from_yaml: the text is not valid (safe) YAML: {error}") from error
+    return model_from_config(config, custom_objects, safe_mode)

@@ -1,0 +1,246 @@
+"""The `training_config` of an HDF5 file (how the model was compiled) and the optimizer's saved state.
+
+Keras 2 writes optimizers as `"Custom>Adam"` and metrics as
+`[[{"class_name": "MeanMetricWrapper", "config": {"name": "accuracy", "fn": ...}}]]`;
+Keras 3 writes `"Adam"` and `["accuracy"]`. Both compile the same lamina model.
+
+Example:
+    >>> config = training_config(model)
+    >>> compile_from_training_config(new_model, config)
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from lamina.saving import object_registration
+from lamina.saving.serialization import _drop_unused, serialize_object
+
+
+# ------------------------------------------------------------------------ write
+def _serialize_entry(entry):
+    if entry is None or isinstance(entry, (str, int, float, bool)):
+        return entry
+    if isinstance(entry, (list, tuple)):
+        return [_serialize_entry(e) for e in entry]
+    if isinstance(entry, dict):
+        return {key: _serialize_entry(value) for key, value in entry.items()}
+    return serialize_object(entry)
+
+
+def training_config(model) -> dict | None:
+    """The compile arguments of `model` as JSON-ready data, or None if it was never compiled."""
+    compiled = getattr(model, "_compile_config", None)
+    if not getattr(model, "compiled", False) or compiled is None:
+        return None
+    optimizer = model.optimizer
+    return {
+        "loss": _serialize_entry(compiled.get("loss")),
+        "metrics": _serialize_entry(compiled.get("metrics")),
+        "weighted_metrics": _serialize_entry(compiled.get("weighted_metrics")),
+        "loss_weights": _serialize_entry(compiled.get("loss_weights")),
+        "optimizer_config": {"class_name": type(optimizer).__name__, "config": optimizer.get_config()},
+    }
+
+
+# ------------------------------------------------------------------------- read
+def _lookup(name, custom_objects):
+    return object_registration.get_registered_object(name, custom_objects)
+
+
+def _loss(entry, custom_objects):
+    from lamina import losses
+
+    if isinstance(entry, list):
+        return [_loss(e, custom_objects) for e in entry]
+    if isinstance(entry, dict) and "class_name" not in entry:
+        return {key: _loss(value, custom_objects) for key, value in entry.items()}
+    if isinstance(entry, str):
+        return _lookup(entry, custom_objects) or entry
+    if isinstance(entry, dict):
+        if entry["class_name"] == "function" and isinstance(entry.get("config"), str):
+            return _loss(entry["config"], custom_objects)
+        name = entry.get("registered_name") or entry["class_name"]
+        cls = _lookup(name, custom_objects) or losses.losses._CLASSES.get(entry["class_name"])
+        if cls is None:
+            return losses.get(entry)  # its error names the loss
+        inner = entry.get("config") or {}
+        return cls.from_config(_drop_unused(cls, inner)) if isinstance(cls, type) else cls
+    return entry
+
+
+_ACCURACY_NAMES = ("accuracy", "acc")
+
+
+def _metric(entry, custom_objects):
+    if entry is None:
+        return None
+    if isinstance(entry, list):
+        return [_metric(e, custom_objects) for e in entry]
+    if isinstance(entry, str):
+        return _lookup(entry, custom_objects) or entry
+    if isinstance(entry, dict) and "class_name" not in entry:
+        return {key: _metric(value, custom_objects) for key, value in entry.items()}
+    if isinstance(entry, dict):
+        config = entry.get("config") or {}
+        name = config.get("name") if isinstance(config, dict) else None
+        if entry["class_name"] == "MeanMetricWrapper":
+            if name in _ACCURACY_NAMES:
+                return "accuracy"
+            fn = config.get("fn")
+            fn = fn.get("config") if isinstance(fn, dict) else fn
+            return _lookup(fn, custom_objects) or fn or name
+        custom = _lookup(entry.get("registered_name") or entry["class_name"], custom_objects)
+        if custom is not None:
+            return custom.from_config(_drop_unused(custom, config)) if isinstance(custom, type) else custom
+        return name if name not in (None, "") else entry["class_name"]
+    return entry
+
+
+def _single_output_metrics(metrics):
+    """Keras 2 wraps the metrics of each output in its own list; one output needs no wrapping."""
+    if isinstance(metrics, list) and len(metrics) == 1 and isinstance(metrics[0], list):
+        return metrics[0]
+    return metrics
+
+
+def optimizer_from_config(config: dict, custom_objects=None):
+    """An optimizer from `{"class_name", "config"}`, accepting Keras 2's `Custom>Adam` and Keras 3's extra keys.
+
+    Example:
+        >>> optimizer_from_config({"class_name": "Custom>Adam", "config": {"learning_rate": 0.01}})
+    """
+    from lamina import optimizers
+
+    name = config.get("class_name", "")
+    cls = _lookup(config.get("registered_name") or name, custom_objects)
+    if cls is None:
+        known = {"sgd": optimizers.SGD, "rmsprop": optimizers.RMSprop, "adam": optimizers.Adam}
+        cls = known.get(name.split(">")[-1].lower())
+    if cls is None:
+        raise ValueError(
+            f"Unknown optimizer {name!r}. lamina has SGD, RMSprop and Adam; pass a custom optimizer in custom_objects."
+        )
+    inner = _drop_unused(cls, dict(config.get("config") or {}))
+    return cls.from_config(inner)
+
+
+def compile_from_training_config(model, config: dict, custom_objects=None) -> None:
+    """Compiles `model` as the saved `training_config` says."""
+    optimizer = optimizer_from_config(config["optimizer_config"], custom_objects)
+    metrics = _single_output_metrics(_metric(config.get("metrics"), custom_objects))
+    weighted = _single_output_metrics(_metric(config.get("weighted_metrics"), custom_objects))
+    model.compile(
+        optimizer=optimizer,
+        loss=_loss(config.get("loss"), custom_objects),
+        metrics=metrics,
+        loss_weights=config.get("loss_weights"),
+        weighted_metrics=weighted,
+    )
+
+
+# -------------------------------------------------------------- optimizer state
+_SLOT_ALIASES = {
+    "m": ("m", "momentum"),
+    "v": ("v", "velocity"),
+    "vhat": ("vhat", "velocity_hat"),
+    "velocity": ("velocity", "rms"),
+    "average_gradient": ("average_gradient", "mg"),
+    "momentum": ("momentum", "m"),
+}
+
+
+def optimizer_weight_names(optimizer) -> list:
+    """The names lamina writes for `optimizer.variables` (the step counter, learning rate, slots)."""
+    names = [f"{optimizer.name}/iteration:0", f"{optimizer.name}/learning_rate:0"]
+    names += [f"{slot.path}:0" for slot in optimizer._slots]
+    return _unique(names)
+
+
+def _unique(names: list) -> list:
+    seen, out = {}, []
+    for name in names:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        out.append(name if count == 0 else f"{name[:-2]}_{count}:0" if name.endswith(":0") else f"{name}_{count}")
+    return out
+
+
+def build_optimizer(model) -> None:
+    """Creates the optimizer's slots now (they are otherwise made at the first `fit`)."""
+    if model._compiled_trainable is None:
+        model._freeze_trainable_set()
+    model.optimizer.build(model._compiled_trainable)
+
+
+def _slot_owners(optimizer) -> list:
+    """(slot, variable path, slot kind) for every slot."""
+    owners = []
+    for slot in optimizer._slots:
+        for variable in optimizer._built_for or []:
+            if slot.path == f"{optimizer.name}/{variable.path.replace('/', '_')}_{slot.name}":
+                owners.append((slot, variable.path, slot.name))
+                break
+        else:
+            owners.append((slot, None, slot.name))
+    return owners
+
+
+def _match_foreign(optimizer, names: list) -> dict | None:
+    """Keras 2/3 names of the file, matched to lamina's variables; None where any slot is unmatched."""
+    plain = [n[:-2] if n.endswith(":0") else n for n in names]
+    matches = {}
+    counters = [i for i, n in enumerate(plain) if n.rsplit("/", 1)[-1] in ("iteration", "iterations", "iter")]
+    if len(counters) == 1:
+        matches[id(optimizer.iterations)] = counters[0]
+    for slot, var_path, kind in _slot_owners(optimizer):
+        if var_path is None:
+            return None
+        flat = var_path.replace("/", "_")
+        found = []
+        for i, name in enumerate(plain):
+            parts = name.split("/")
+            for alias in _SLOT_ALIASES.get(kind, (kind,)):
+                keras2 = len(parts) >= 3 and parts[1] == alias and "/".join(parts[2:]).endswith(var_path)
+                last = parts[-1]
+                keras3 = last == f"{flat}_{alias}" or last.endswith(f"_{flat}_{alias}")
+                if keras2 or keras3:
+                    found.append(i)
+                    break
+        if len(found) != 1:
+            return None
+        matches[id(slot)] = found[0]
+    return matches
+
+
+def restore_optimizer_state(model, names: list, values: list, filename: str) -> bool:
+    """Sets the optimizer's variables from a file's `optimizer_weights`; warns and returns False if they do not fit."""
+    optimizer = model.optimizer
+    build_optimizer(model)
+    variables = optimizer.variables
+    if list(names) == optimizer_weight_names(optimizer):
+        pairs = list(zip(variables, values))
+    else:
+        matches = _match_foreign(optimizer, list(names))
+        if matches is None:
+            warnings.warn(
+                f"{filename}: its optimizer state ({len(names)} arrays) does not fit this model's {optimizer.name} "
+                "optimizer; the model is compiled with a fresh optimizer state.",
+                stacklevel=3,
+            )
+            return False
+        by_id = {id(v): v for v in variables}
+        pairs = [(by_id[key], values[index]) for key, index in matches.items()]
+    for variable, value in pairs:
+        if tuple(np.shape(value)) != tuple(variable.shape):
+            warnings.warn(
+                f"{filename}: optimizer variable {variable.path!r} has shape {variable.shape}, the file's "
+                f"{tuple(np.shape(value))}; the model is compiled with a fresh optimizer state.",
+                stacklevel=3,
+            )
+            return False
+    for variable, value in pairs:
+        variable.assign(np.asarray(value).astype(variable.dtype))
+    return True
