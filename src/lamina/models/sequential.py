@@ -168,10 +168,16 @@ class Sequential(Model):
         return outputs
 
     def get_config(self) -> dict:
-        """Keras 2's Sequential config: a name and a list of layer configs."""
+        """Keras 2's Sequential config: a name and a list of layer configs, the InputLayer first when built.
+
+        tf.keras 2 writes the InputLayer entry too, and real Keras 3 needs it to rebuild the input shape.
+        """
         from lamina.saving.serialization import serialize_layer
 
         layers = []
+        if self._input_layer is not None and self._layers:
+            input_config = {**self._input_layer.get_config(), "sparse": False, "ragged": False}
+            layers.append({"class_name": "InputLayer", "config": input_config})
         for i, layer in enumerate(self._layers):
             config = layer.get_config()
             if i == 0 and self._input_layer is not None:
