@@ -1,7 +1,8 @@
 """The README's demo: a small convnet on scikit-learn's bundled handwritten digits.
 
 Trains on 8x8 grey images (1,797 of them, no download needed), prints the
-per-epoch History and the test accuracy.
+per-epoch History and the test accuracy, saves the model to HDF5, reloads it
+with `load_model` and prints the reloaded model's accuracy.
 
 Run:
     make demo          # or: python examples/digits_convnet.py
@@ -9,6 +10,8 @@ Run:
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 
 import numpy as np
@@ -58,6 +61,15 @@ def main():
         print(f"  epoch {epoch + 1:2d}: {row}")
     loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
     print(f"\ntrained in {seconds:.1f}s; test loss {loss:.4f}, test accuracy {accuracy:.4f}")
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "digits_convnet.h5")
+        model.save(path)  # architecture, weights, training config and optimizer state, in Keras's HDF5 layout
+        reloaded = keras.models.load_model(path)
+        size = os.path.getsize(path)
+    reloaded_loss, reloaded_accuracy = reloaded.evaluate(x_test, y_test, verbose=0)
+    print(f"saved to HDF5 ({size:,} bytes) and reloaded: test loss {reloaded_loss:.4f}, "
+          f"test accuracy {reloaded_accuracy:.4f}")  # fmt: skip
 
 
 if __name__ == "__main__":
