@@ -250,10 +250,7 @@ class Trainer:
             >>> history = model.fit(x, y, batch_size=32, epochs=10, validation_split=0.2)
             >>> history.history["val_loss"]
         """
-        for ignored in ("workers", "use_multiprocessing", "max_queue_size"):
-            kwargs.pop(ignored, None)
-        if kwargs:
-            raise TypeError(f"fit() got unexpected keyword argument(s): {sorted(kwargs)}.")
+        _reject_unknown(kwargs, "fit")
         self._assert_compiled("fit")
         batch_size = _check_batch_size(batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
@@ -334,10 +331,7 @@ class Trainer:
         Example:
             >>> loss, acc = model.evaluate(x_test, y_test)
         """
-        for ignored in ("workers", "use_multiprocessing", "max_queue_size"):
-            kwargs.pop(ignored, None)
-        if kwargs:
-            raise TypeError(f"evaluate() got unexpected keyword argument(s): {sorted(kwargs)}.")
+        _reject_unknown(kwargs, "evaluate")
         self._assert_compiled("evaluate")
         batch_size = _check_batch_size(batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
@@ -374,10 +368,7 @@ class Trainer:
         Example:
             >>> probabilities = model.predict(x_test, batch_size=256)
         """
-        for ignored in ("workers", "use_multiprocessing", "max_queue_size"):
-            kwargs.pop(ignored, None)
-        if kwargs:
-            raise TypeError(f"predict() got unexpected keyword argument(s): {sorted(kwargs)}.")
+        _reject_unknown(kwargs, "predict")
         batch_size = _check_batch_size(batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
         data = self._data(x, batch_size=batch_size)
@@ -458,6 +449,14 @@ def _chunks(n: int, batch_size: int, steps: int, fused: int):
         start = step * batch_size
         yield start, min(start + k * batch_size, limit), k, step
         step += k
+
+
+def _reject_unknown(kwargs: dict, method: str) -> None:
+    """Drops Keras 2's data-loading options that have no effect on arrays; anything else is an error."""
+    for ignored in ("workers", "use_multiprocessing", "max_queue_size"):
+        kwargs.pop(ignored, None)
+    if kwargs:
+        raise TypeError(f"{method}() got unexpected keyword argument(s): {sorted(kwargs)}.")
 
 
 def _check_batch_size(batch_size) -> int:

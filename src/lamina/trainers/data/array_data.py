@@ -149,24 +149,25 @@ def _class_weights(y: np.ndarray, class_weight: dict) -> np.ndarray:
     return weights.reshape(len(y), -1)[:, 0] if weights.ndim > 1 else weights
 
 
+def _names(model, data, attribute: str, prefix: str) -> list:
+    """The model's input (or output) names that `data` is matched to; placeholders when they do not fit."""
+    names = list(getattr(model, attribute, None) or [])
+    if isinstance(data, dict):
+        return names or sorted(data)
+    count = len(data) if isinstance(data, (list, tuple)) and data and hasattr(data[0], "shape") else 1
+    if len(names) == count:
+        return names
+    if count == 1 and prefix == "input":
+        return names[:1] or ["input"]
+    return [f"{prefix}_{i}" for i in range(count)]
+
+
 def _input_names(model, x) -> list:
-    names = list(getattr(model, "input_names", None) or [])
-    if isinstance(x, dict):
-        return names or sorted(x)
-    count = len(x) if isinstance(x, (list, tuple)) and x and hasattr(x[0], "shape") else 1
-    if len(names) != count:
-        names = [f"input_{i}" for i in range(count)] if count > 1 else (names[:1] or ["input"])
-    return names
+    return _names(model, x, "input_names", "input")
 
 
 def _output_names(model, y) -> list:
-    names = list(getattr(model, "output_names", None) or [])
-    if isinstance(y, dict):
-        return names or sorted(y)
-    count = len(y) if isinstance(y, (list, tuple)) and y and hasattr(y[0], "shape") else 1
-    if len(names) != count:
-        names = [f"output_{i}" for i in range(count)]
-    return names
+    return _names(model, y, "output_names", "output")
 
 
 def epoch_order(n: int, batch_size: int, steps, shuffle: bool, rng: np.random.Generator):
