@@ -161,14 +161,6 @@ class CompileMetrics:
             metric.reset_state()
 
 
-def batch_size_of(tree) -> int:
-    """The leading dimension of the first array in a structure."""
-    from lamina.utils import nest
-
-    first = nest.flatten(tree)[0]
-    return int(first.shape[0])
-
-
 def regularization_total(model):
     """The sum of the model's added losses and weight penalties, or 0.0."""
     total = 0.0

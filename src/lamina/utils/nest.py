@@ -56,3 +56,13 @@ def pack_like(structure, leaves: list):
     if isinstance(structure, dict):
         return {key: packed[key] for key in structure}
     return packed
+
+
+def leading_dim(structure) -> int:
+    """The size of the first axis of the first array in a structure (its batch size).
+
+    Example:
+        >>> leading_dim([np.zeros((4, 2)), np.zeros((4, 3))])
+        4
+    """
+    return int(flatten(structure)[0].shape[0])

@@ -32,10 +32,6 @@ def _scope(*pairs):
     return StatelessScope(mapping)
 
 
-def batch_size_of(tree) -> int:
-    return int(nest.flatten(tree)[0].shape[0])
-
-
 def _first(tree):
     return jax.tree_util.tree_map(lambda a: a[0], tree)
 
@@ -116,7 +112,7 @@ class StepRunner:
             tv_vals = scope.values_for(self.tv)
             ov_vals = scope.values_for(self.ov)
         with _scope((self.mv, mv_vals)) as scope:
-            model._compile_metrics.update(y, y_pred, sw, total, per_output, batch_size_of(x))
+            model._compile_metrics.update(y, y_pred, sw, total, per_output, nest.leading_dim(x))
             mv_vals = scope.values_for(self.mv)
         return (tv_vals, ntv_vals, ov_vals, mv_vals)
 
@@ -150,7 +146,7 @@ class StepRunner:
             total, per_output = model._compute_loss(x, y, y_pred, sw, training=False)
             ntv_vals = scope.values_for(self.ntv)
         with _scope((self.mv, mv_vals)) as scope:
-            model._compile_metrics.update(y, y_pred, sw, total, per_output, batch_size_of(x))
+            model._compile_metrics.update(y, y_pred, sw, total, per_output, nest.leading_dim(x))
             mv_vals = scope.values_for(self.mv)
         return (ntv_vals, mv_vals)
 

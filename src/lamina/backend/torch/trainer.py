@@ -25,10 +25,6 @@ def _index(tree, i: int):
     return tree[i]
 
 
-def batch_size_of(tree) -> int:
-    return int(nest.flatten(tree)[0].shape[0])
-
-
 class StepRunner:
     """Train/test/predict steps for one compiled model, one step per batch.
 
@@ -66,7 +62,7 @@ class StepRunner:
             model.optimizer.apply(grads, self.tv)
             detached = [p.detach() for p in y_pred]
             losses = [None if v is None else v.detach() for v in per_output]
-            model._compile_metrics.update(y, detached, sw, _detach(total), losses, batch_size_of(x))
+            model._compile_metrics.update(y, detached, sw, _detach(total), losses, nest.leading_dim(x))
 
     def _results(self) -> list:
         with torch.no_grad():
@@ -75,7 +71,7 @@ class StepRunner:
     def train(self, x, y, sw) -> list:
         """Runs one train step per leading index of x/y/sw; returns the metric results in log order."""
         x, y, sw = device_put_batch(x), device_put_batch(y), device_put_batch(sw)
-        for i in range(batch_size_of(x)):
+        for i in range(nest.leading_dim(x)):
             self._train_step(_index(x, i), _index(y, i), _index(sw, i))
         return self._results()
 
@@ -85,11 +81,11 @@ class StepRunner:
         model = self.model
         x, y, sw = device_put_batch(x), device_put_batch(y), device_put_batch(sw)
         with torch.no_grad():
-            for i in range(batch_size_of(x)):
+            for i in range(nest.leading_dim(x)):
                 xb, yb, swb = _index(x, i), _index(y, i), _index(sw, i)
                 y_pred = nest.flatten(model(xb, training=False))
                 total, per_output = model._compute_loss(xb, yb, y_pred, swb, training=False)
-                model._compile_metrics.update(yb, y_pred, swb, total, per_output, batch_size_of(xb))
+                model._compile_metrics.update(yb, y_pred, swb, total, per_output, nest.leading_dim(xb))
         return self._results()
 
     # ----------------------------------------------------------- predict
@@ -98,7 +94,7 @@ class StepRunner:
         x = device_put_batch(x)
         steps = []
         with torch.no_grad():
-            for i in range(batch_size_of(x)):
+            for i in range(nest.leading_dim(x)):
                 steps.append(nest.flatten(self.model(_index(x, i), training=False)))
         return [torch.stack(parts) for parts in zip(*steps)]
 
