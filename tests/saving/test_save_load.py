@@ -199,3 +199,14 @@ def test_saved_on_one_engine_is_plain_numpy(tmp_path):
     with h5py.File(tmp_path / "m.h5", "r") as f:
         assert f.attrs["backend"] == lamina.backend.backend()
         assert f["model_weights/d1/d1/kernel:0"].dtype == np.float32
+
+
+def test_include_optimizer_false_writes_no_optimizer_state(tmp_path, rng):
+    model = _sequential()
+    x = rng.random((16, 4)).astype("float32")
+    model.fit(x, rng.integers(0, 3, 16), epochs=1, batch_size=8, verbose=0)
+    model.save(tmp_path / "no_opt.h5", include_optimizer=False)
+    with h5py.File(tmp_path / "no_opt.h5", "r") as handle:
+        assert "optimizer_weights" not in handle
+    loaded = lamina.models.load_model(tmp_path / "no_opt.h5")
+    np.testing.assert_allclose(_predict(loaded, x)[0], _predict(model, x)[0], rtol=1e-6, atol=1e-7)
