@@ -124,17 +124,15 @@ class Layer:
 
     def _flatten_layers(self, include_self=True) -> list:
         """This layer and every layer inside it, each once, depth first."""
-        seen, out = set(), []
-
-        def visit(layer):
+        # Iterative: this runs every training step (for the regularization losses).
+        seen, out, stack = set(), [], [self]
+        while stack:
+            layer = stack.pop()
             if id(layer) in seen:
-                return
+                continue
             seen.add(id(layer))
             out.append(layer)
-            for child in layer._layers:
-                visit(child)
-
-        visit(self)
+            stack.extend(reversed(layer._layers))
         return out if include_self else out[1:]
 
     # ------------------------------------------------------------------ weights

@@ -73,6 +73,14 @@ class Mean(Metric):
 
     def update_state(self, values, sample_weight=None):
         values = ops.cast(values, self.dtype)
+        if isinstance(sample_weight, (int, float)) and not isinstance(sample_weight, bool):
+            # One weight for every value (the trainer's loss tracker passes the batch size): no broadcasting.
+            size = 1
+            for dim in values.shape:
+                size *= dim
+            self.total.assign(self.total.value + ops.sum(values) * sample_weight)
+            self.count.assign(self.count.value + size * sample_weight)
+            return
         if sample_weight is None:
             size = 1
             for dim in values.shape:

@@ -130,12 +130,26 @@ class Variable(_CommonVariable):
             else:
                 self._value = value.detach().clone()
 
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        # torch calls this when a Variable is an operand (`tensor + variable`, `torch.matmul(x, variable)`):
+        # unwrapping here is much cheaper than torch's failed conversion followed by Python's reflected operator.
+        return func(*_unwrap_all(args), **{k: _unwrap_all(v) for k, v in (kwargs or {}).items()})
+
     def numpy(self) -> np.ndarray:
         return convert_to_numpy(self.value)
 
     def __array__(self, dtype=None, copy=None):
         out = convert_to_numpy(self.value)
         return out.astype(dtype) if dtype is not None else out
+
+
+def _unwrap_all(value):
+    if isinstance(value, _CommonVariable):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return type(value)(_unwrap_all(v) for v in value)
+    return value
 
 
 def convert_to_tensor(x, dtype=None):
