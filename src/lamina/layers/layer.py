@@ -40,6 +40,7 @@ def _call_context() -> _CallContext:
     return ctx
 
 
+_PLAIN = (type(None), bool, int, float, str)
 _LAYER_KWARGS = ("input_shape", "batch_input_shape", "batch_size", "input_dim", "input_length")
 
 
@@ -314,6 +315,14 @@ class Layer:
 
     # ----------------------------------------------------------------- calling
     def __call__(self, *args, **kwargs):
+        if len(args) == 1 and engine.core.is_tensor(args[0]) and all(type(v) in _PLAIN for v in kwargs.values()):
+            # The hot path (every layer, every eager step): one array in, nothing symbolic anywhere.
+            inputs = self._convert_input(args[0])
+            if self.input_spec is not None:
+                self._check_inputs(inputs)
+            if not self.built:
+                self._maybe_build(inputs)
+            return self._run_call(inputs, **kwargs)
         if any(isinstance(t, KerasTensor) for t in nest.flatten((args, kwargs))):
             return self._symbolic_call(args, kwargs)
         if not args:
