@@ -89,3 +89,26 @@ def test_seeded_initial_weights_are_the_same_on_both_engines(tmp_path):
     other = np.load(tmp_path / "init.npz")
     for i, w in enumerate(model.get_weights()):
         np.testing.assert_array_equal(other[f"arr_{i}"], w)
+
+
+def test_a_model_saved_on_one_engine_loads_on_the_other(tmp_path):
+    model = _build()
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(3)
+    x = rng.random((16, 8, 8, 1)).astype("float32")
+    model.fit(x, rng.integers(0, 3, 16), epochs=2, batch_size=8, verbose=0)
+    model.save(tmp_path / "model.h5")
+    np.save(tmp_path / "x.npy", x)
+    script = textwrap.dedent(
+        f"""
+        import numpy as np
+        import lamina
+        model = lamina.models.load_model({str(tmp_path / "model.h5")!r})
+        assert model.optimizer is not None and int(model.optimizer.iterations.numpy()) == 4
+        np.save({str(tmp_path / "y.npy")!r}, model.predict(np.load({str(tmp_path / "x.npy")!r}), verbose=0))
+        """
+    )
+    env = dict(os.environ, LAMINA_BACKEND=OTHER[lamina.backend.backend()], KERAS_HOME=str(tmp_path))
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
