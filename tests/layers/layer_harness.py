@@ -11,13 +11,22 @@ and checks, in this order:
 5. training-mode outputs (and any state the call updates) against the reference(s);
 6. `from_config(get_config())` gives an equal config and, given the same weights, the same outputs;
 7. the config values Keras also writes (units, strides, ...) equal Keras's;
-8. symbolic use: calling the layer on `lamina.Input` gives a KerasTensor with a None batch.
+8. symbolic use: calling the layer on `lamina.Input` gives a KerasTensor with a None batch;
+9. save/load (on by default): the layer, wrapped in a Sequential model (a functional one for merge
+   layers), survives `model.save` -> `load_model` (HDF5), `to_json` -> `model_from_json` + `set_weights`
+   and `save_weights` -> `load_weights` with the same predictions, configs and weight names.
 
 The module name is unusual on purpose: tests/ has no __init__.py files, so helper
 modules share one namespace across the suite.
 """
 
 from __future__ import annotations
+
+import base64
+import marshal
+import os
+import tempfile
+import types
 
 import numpy as np
 
@@ -26,6 +35,7 @@ from lamina.backend import KerasTensor
 
 RTOL = 1e-5
 ATOL = 1e-6
+SAVE_RTOL = 1e-6  # a saved and re-loaded model must predict what the original predicts
 
 
 def as_numpy(value) -> np.ndarray:
@@ -100,6 +110,8 @@ def check_layer(
     check_training=True,
     keras_config_keys=(),
     from_config=None,
+    save_load=True,
+    custom_objects=None,
     rtol=RTOL,
     atol=ATOL,
 ):
@@ -116,6 +128,9 @@ def check_layer(
         check_training: compare `training=True` outputs too (False where training is random).
         keras_config_keys: config entries that must equal Keras's (tuples and lists alike).
         from_config: `config -> layer` for layers whose configs need help (Lambda).
+        save_load: check step 9 (saving the layer inside a model and loading it back).
+        custom_objects: passed to `load_model` / `model_from_json` (a layer class defined outside lamina is
+            added automatically).
     """
     assert make_keras is not None or reference is not None, "check_layer needs an independent reference"
     rng = np.random.default_rng(7)
@@ -191,4 +206,120 @@ def check_layer(
     assert result.shape == (None, *out.shape[1:])
     assert result.dtype == lamina.backend.floatx()
     assert result._keras_history[0] is clone
+
+    # 9. Save and load, inside a model.
+    if save_load:
+        check_save_load(layer, inputs, custom_objects)
     return layer
+
+
+# ------------------------------------------------------------------ save/load
+def wrap_in_model(layer, inputs):
+    """The layer on `lamina.Input`s of the inputs' shapes: a Sequential model, or a functional one for merges."""
+    symbolic = _symbolic_inputs(inputs)
+    if isinstance(inputs, list):
+        return lamina.Model(inputs=symbolic, outputs=layer(symbolic))
+    return lamina.Sequential([symbolic, layer])
+
+
+def _loading_arguments(layer, custom_objects):
+    """`(custom_objects, safe_mode)` that load a model holding `layer`.
+
+    A layer class from outside lamina (a test's own) is passed by name. A Lambda layer's named function is
+    passed by name too and loads in safe mode; an anonymous `lambda` is stored as bytecode, which only
+    loads with `safe_mode=False` (DESIGN rule 9).
+    """
+    objects = dict(custom_objects or {})
+    layer_class = type(layer)
+    if not layer_class.__module__.startswith("lamina."):
+        objects.setdefault(layer_class.__name__, layer_class)
+    safe_mode = True
+    if isinstance(layer, lamina.layers.Lambda):
+        function = layer.function
+        if isinstance(function, types.LambdaType) and function.__name__ == "<lambda>":
+            safe_mode = False
+        else:
+            objects.setdefault(function.__name__, function)
+    return objects, safe_mode
+
+
+def _comparable(config):
+    """A config with a Lambda's marshalled bytecode replaced by the code object it holds.
+
+    Marshalling a code object that was itself un-marshalled sets different reference flags, so a re-saved
+    lambda's bytes differ although its code is the same; code objects compare by value.
+    """
+    if isinstance(config, list):
+        return [_comparable(item) for item in config]
+    if not isinstance(config, dict):
+        return config
+    out = {key: _comparable(value) for key, value in config.items()}
+    function = config.get("function")
+    if config.get("function_type") == "lambda" and isinstance(function, list) and isinstance(function[0], str):
+        out["function"] = [marshal.loads(base64.b64decode(function[0])), *function[1:]]
+    return out
+
+
+def _config_difference(got: dict, want: dict) -> dict:
+    """`{key: (got, want)}` for the entries two configs disagree on."""
+    keys = sorted(got.keys() | want.keys())
+    return {k: (got.get(k, "<missing>"), want.get(k, "<missing>")) for k in keys if got.get(k) != want.get(k)}
+
+
+def _assert_same_config(got: dict, want: dict, what: str):
+    got, want = _comparable(got), _comparable(want)
+    assert got == want, f"{what} changed: {_config_difference(got, want)}"
+
+
+def _assert_same_model(loaded, model, inputs, expected, what):
+    assert type(loaded) is type(model), f"{what}: {type(loaded).__name__} is not {type(model).__name__}"
+    _assert_same_config(loaded.get_config(), model.get_config(), f"{what}: the model config")
+    loaded_layer, layer = loaded.layers[-1], model.layers[-1]
+    assert type(loaded_layer) is type(layer), f"{what}: the layer came back as {type(loaded_layer).__name__}"
+    loaded_config, config = loaded_layer.get_config(), layer.get_config()
+    if isinstance(model, lamina.Sequential) and "batch_input_shape" not in config:
+        # A Sequential model's config gives its first layer the input's shape (as Keras 2's does), so the
+        # re-created layer was made with `batch_input_shape=` and reports it.
+        assert loaded_config.pop("batch_input_shape", None) == [None, *model.input.shape[1:]], what
+    _assert_same_config(loaded_config, config, f"{what}: the layer config")
+    assert [w.path for w in loaded.weights] == [w.path for w in model.weights], f"{what}: weight paths changed"
+    for got, want, variable in zip(loaded.get_weights(), model.get_weights(), model.weights):
+        np.testing.assert_array_equal(got, want, err_msg=f"{what}: weight {variable.path!r}")
+    predicted = loaded.predict(inputs, verbose=0)
+    assert_close(predicted, expected, rtol=SAVE_RTOL, atol=0, what=f"{what}: predictions")
+
+
+def check_save_load(layer, inputs, custom_objects=None):
+    """Step 9 of `check_layer`: the layer survives HDF5 files and JSON inside a model; returns the model.
+
+    Example:
+        >>> check_save_load(layers.Dense(3), np.ones((2, 4), "float32"))
+    """
+    model = wrap_in_model(layer, inputs)
+    expected = model.predict(inputs, verbose=0)
+    assert_close(expected, as_numpy(layer(inputs, training=False)), what="the model's predictions vs the layer's")
+    objects, safe_mode = _loading_arguments(layer, custom_objects)
+    with tempfile.TemporaryDirectory(prefix="lamina-harness-") as folder:
+        path = os.path.join(folder, "model.h5")
+        model.save(path)
+        assert sorted(os.listdir(folder)) == ["model.h5"], "saving left a temporary file behind"
+        if not safe_mode:
+            try:
+                lamina.models.load_model(path, custom_objects=objects)
+            except ValueError as error:
+                assert "safe_mode=False" in str(error), f"an unclear safe-mode refusal: {error}"
+            else:
+                raise AssertionError("load_model ran a Lambda layer's bytecode in safe mode")
+        loaded = lamina.models.load_model(path, custom_objects=objects, safe_mode=safe_mode)
+        _assert_same_model(loaded, model, inputs, expected, "load_model(model.save(...))")
+
+        rebuilt = lamina.models.model_from_json(model.to_json(), custom_objects=objects, safe_mode=safe_mode)
+        rebuilt.set_weights(model.get_weights())
+        _assert_same_model(rebuilt, model, inputs, expected, "model_from_json(to_json()) + set_weights")
+
+        weights_path = os.path.join(folder, "weights.h5")
+        model.save_weights(weights_path)
+        rebuilt = lamina.models.model_from_json(model.to_json(), custom_objects=objects, safe_mode=safe_mode)
+        rebuilt.load_weights(weights_path)
+        _assert_same_model(rebuilt, model, inputs, expected, "model_from_json(to_json()) + load_weights")
+    return model

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from layer_harness import as_numpy, assert_close, check_layer
+from layer_harness import as_numpy, assert_close, check_layer, check_save_load
 
 import lamina
 from lamina import layers, ops
@@ -35,6 +35,17 @@ class ActivityPenalty(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "factor": self.factor}
+
+
+class Forgetful(layers.Layer):
+    """Multiplies by `factor` but leaves it out of its config, so a saved copy multiplies by 1."""
+
+    def __init__(self, factor=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def call(self, inputs):
+        return inputs * self.factor
 
 
 class Block(layers.Layer):
@@ -251,6 +262,13 @@ def test_custom_layer_through_the_harness():
         weight_names=["scale", "count"],
         trainable_weight_names=["scale"],
     )
+
+
+def test_harness_save_load_catches_a_config_that_forgets_an_argument():
+    x = np.ones((2, 3), "float32")
+    with pytest.raises(AssertionError, match=r"load_model\(model.save\(...\)\): predictions"):
+        check_save_load(Forgetful(3.0), x)
+    check_save_load(Forgetful(1.0), x)  # the class itself is found through the harness's custom_objects
 
 
 def test_custom_layer_config_round_trip():

@@ -99,9 +99,12 @@ class Model(Trainer, Layer):
         return to_yaml(self, **kwargs)
 
     def save(self, filepath, overwrite=True, include_optimizer=True) -> None:
-        """Saves architecture, weights, compile arguments and optimizer state to one HDF5 file.
+        """Saves architecture, weights, compile arguments and optimizer state to one file.
+
+        A name ending in `.keras` gives Keras 3's zip format; any other name, the Keras HDF5 layout.
 
         Example:
+            >>> model.save("my_model.keras")
             >>> model.save("my_model.h5")
             >>> model = lamina.models.load_model("my_model.h5")
         """

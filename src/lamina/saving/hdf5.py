@@ -22,6 +22,7 @@ import json
 import os
 import tempfile
 import warnings
+import zipfile
 
 import numpy as np
 
@@ -40,6 +41,34 @@ def _h5py():
 
 # ----------------------------------------------------------------- file access
 @contextlib.contextmanager
+def atomic_path(filepath):
+    """A temporary path beside `filepath` to write to; it replaces `filepath` when the block ends without error.
+
+    If the block raises (or the process dies), `filepath` keeps its previous contents.
+
+    Example:
+        >>> with atomic_path("notes.txt") as temporary:
+        ...     pathlib.Path(temporary).write_text("hello")
+    """
+    path = os.fspath(filepath)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"Cannot save to {path!r}: the folder {folder!r} does not exist.")
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        yield temporary
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
+
+
+@contextlib.contextmanager
 def atomic_h5_file(filepath):
     """An h5py.File open for writing at a temporary path beside `filepath`, moved onto it when the block ends.
 
@@ -50,23 +79,9 @@ def atomic_h5_file(filepath):
         ...     f.attrs["note"] = "hello"
     """
     h5py = _h5py()
-    path = os.fspath(filepath)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"Cannot save to {path!r}: the folder {folder!r} does not exist.")
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    os.close(handle)
-    try:
+    with atomic_path(filepath) as temporary:
         with h5py.File(temporary, "w") as f:
             yield f
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(temporary, 0o666 & ~mask)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(temporary)
-        raise
 
 
 @contextlib.contextmanager
@@ -211,7 +226,10 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True) -> None:
     """
     path = os.fspath(filepath)
     if path.endswith(".keras"):
-        raise NotImplementedError(f"Cannot save {path!r}: lamina writes HDF5 files; use a name ending in '.h5'.")
+        from lamina.saving import keras_zip
+
+        keras_zip.save_model(model, path, overwrite=overwrite, include_optimizer=include_optimizer)
+        return
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"{path!r} exists and overwrite=False.")
     config = model_config.model_to_dict(model)
@@ -242,10 +260,10 @@ def _json_attr(f, name: str, filename: str):
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002 - Keras's name
-    """A model from an HDF5 file saved by lamina, Keras 2 or Keras 3 (`model.save("x.h5")`).
+    """A model from an HDF5 file (lamina, Keras 2 or Keras 3) or a Keras 3 `.keras` zip.
 
     Args:
-        filepath: the .h5 file.
+        filepath: the .h5 file, or a .keras file (read by `lamina.saving.keras_zip`).
         custom_objects: user classes and functions by the names the file uses.
         compile: compile the model as it was saved (and restore the optimizer state).
         safe_mode: refuse Lambda bytecode; pass False only for files you trust.
@@ -254,6 +272,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
         >>> model = load_model("my_model.h5", custom_objects={"AttentionLayer": AttentionLayer})
     """
     filename = os.fspath(filepath)
+    if filename.endswith(".keras") or (os.path.isfile(filename) and zipfile.is_zipfile(filename)):
+        from lamina.saving import keras_zip
+
+        return keras_zip.load_model(filename, custom_objects, compile, safe_mode)
     with open_h5_for_reading(filename) as f:
         config = _json_attr(f, "model_config", filename)
         if config is None:
@@ -306,6 +328,13 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False) -> None:
         >>> model.load_weights("my_model_weights.h5", by_name=True)
     """
     filename = os.fspath(filepath)
+    if filename.endswith(".keras"):
+        from lamina.saving import keras_zip
+
+        if by_name or skip_mismatch:
+            raise ValueError(f"{filename!r} is a Keras 3 '.keras' file; its weights load by layer order only.")
+        keras_zip.load_weights(model, filename)
+        return
     with open_h5_for_reading(filename) as f:
         group = f["model_weights"] if "model_weights" in f else f
         if "layer_names" not in group.attrs and "layer_names0" not in group.attrs and "layers" in f:
@@ -318,20 +347,6 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False) -> None:
 
 def _load_keras3_weights(group, model, filename: str) -> None:
     """Keras 3's `.weights.h5` layout: `layers/<class name, numbered>/vars/<i>`, numbered in layer order."""
-    from lamina.backend.common import to_snake_case
+    from lamina.saving import keras_zip
 
-    counts: dict = {}
-    for layer in model.layers:
-        base = to_snake_case(type(layer).__name__)
-        key = base if base not in counts else f"{base}_{counts[base]}"
-        counts[base] = counts.get(base, 0) + 1
-        if not layer.weights:
-            continue
-        if key not in group or "vars" not in group[key]:
-            raise ValueError(
-                f"Cannot load weights from {filename!r} (Keras 3 layout): it has no group 'layers/{key}' for layer "
-                f"{layer.name!r}; its groups are {sorted(group.keys())}."
-            )
-        variables = group[key]["vars"]
-        arrays = [np.asarray(variables[str(i)][()]) for i in range(len(variables))]
-        _set_layer(layer, arrays, key, filename, False)
+    keras_zip.read_layers(group, model.layers, filename)

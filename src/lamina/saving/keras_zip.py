@@ -1,0 +1,441 @@
+"""Keras 3's `.keras` zip format: `metadata.json`, `config.json` and `model.weights.h5` (DESIGN rules 8-11).
+
+`config.json` holds the model as Keras 3 serializes it: every object is
+`{"module", "class_name", "config", "registered_name"}`, a functional layer's
+inbound nodes are `{"args", "kwargs"}` with `__keras_tensor__` references, and
+the model entry carries a `compile_config` (optimizer, loss, metrics, ...) when
+it was compiled. `model.weights.h5` holds one group per layer,
+`layers/<class name in snake case, numbered by class>/vars/<i>` (nested models
+under their own `layers/`), the model's `vars` and the optimizer's
+`optimizer/vars/<i>` in Keras 3's variable order.
+
+Nothing in the archive is executed or unpickled; Lambda code still needs `safe_mode=False`.
+
+Example:
+    >>> model.save("my_model.keras")
+    >>> same = lamina.models.load_model("my_model.keras")
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import os
+import re
+import warnings
+import zipfile
+import zlib
+
+import numpy as np
+
+from lamina.saving import hdf5, model_config, object_registration, training_config
+
+FORMAT_VERSION = "3.15.1"  # the Keras 3 release whose `.keras` layout lamina writes
+_CONFIG, _METADATA, _WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
+_NESTED_MODULES = {
+    "_initializer": "keras.initializers",
+    "_regularizer": "keras.regularizers",
+    "_constraint": "keras.constraints",
+}
+# Keras 3 builds an optimizer's slots kind by kind; kinds in one tuple are interleaved per variable.
+_KERAS3_SLOT_GROUPS = {
+    "Adam": (("m", "v"), ("vhat",)),
+    "SGD": (("momentum",),),
+    "RMSprop": (("velocity",), ("momentum",), ("average_gradient",)),
+}
+
+
+# ------------------------------------------------------------------- config.json
+def _keras3_object(value, module: str):
+    """A Keras 2 `{"class_name", "config"}` dict with Keras 3's `module` and `registered_name` added."""
+    if not isinstance(value, dict) or "class_name" not in value:
+        return value
+    name = value["class_name"]
+    registered = name if ">" in name else None
+    return {
+        "module": module,
+        "class_name": name.split(">")[-1],
+        "config": value.get("config", {}),
+        "registered_name": registered,
+    }
+
+
+def _keras3_layer_config(class_name: str, config: dict) -> dict:
+    out = {}
+    for key, value in config.items():
+        if key == "dtype" and isinstance(value, str) and class_name != "InputLayer":
+            value = _keras3_object({"class_name": "DTypePolicy", "config": {"name": value}}, "keras")
+        elif key == "batch_input_shape":
+            if class_name != "InputLayer":
+                continue  # Keras 3 layers take no input shape; the InputLayer entry carries it
+            key = "batch_shape"
+        else:
+            for suffix, module in _NESTED_MODULES.items():
+                if key.endswith(suffix):  # initializers, regularizers (activity_regularizer too), constraints
+                    value = _keras3_object(value, module)
+        out[key] = value
+    return out
+
+
+def _module_and_name(layer) -> tuple[str, str | None]:
+    from lamina.models import Functional, Sequential
+
+    cls = type(layer)
+    if cls is Sequential:
+        return "keras", None
+    if cls is Functional:
+        return "keras.src.models.functional", "Functional"
+    registered = object_registration.get_registered_name(cls)
+    if object_registration._builtin_layers().get(cls.__name__) is cls and ">" not in registered:
+        return "keras.layers", None
+    return cls.__module__, registered
+
+
+def _keras3_entry(layer, entry: dict) -> dict:
+    """One serialized layer (a Keras 2 `{"class_name", "config", ...}` entry) in Keras 3's form."""
+    module, registered = _module_and_name(layer)
+    config = entry["config"]
+    if hasattr(layer, "layers") and isinstance(config, dict) and "layers" in config:
+        config = _keras3_model_config(layer, config)
+    else:
+        config = _keras3_layer_config(entry["class_name"], config)
+    out = {"module": module, "class_name": type(layer).__name__, "config": config, "registered_name": registered}
+    for key in ("name", "inbound_nodes"):
+        if key in entry:
+            out[key] = entry[key]
+    return out
+
+
+def _tensor_ref(tensor, ref: list) -> dict:
+    shape = [None if d is None else int(d) for d in tensor.shape]
+    history = {"shape": shape, "dtype": str(tensor.dtype), "keras_history": list(ref[:3])}
+    return {"class_name": "__keras_tensor__", "config": history}
+
+
+def _keras3_model_config(model, config: dict) -> dict:
+    """A Sequential or functional config with its layers (and a functional's nodes) in Keras 3's form."""
+    config = dict(config)
+    entries = config["layers"]
+    if "input_layers" not in config:  # Sequential: an InputLayer entry may come before the model's layers
+        offset = len(entries) - len(model.layers)
+        inputs = [
+            _keras3_object({"class_name": "InputLayer", "config": _keras3_layer_config("InputLayer", e["config"])},
+                           "keras.layers")
+            for e in entries[:offset]
+        ]  # fmt: skip
+        config["layers"] = inputs + [_keras3_entry(lay, e) for lay, e in zip(model.layers, entries[offset:])]
+        return config
+    own_nodes = {id(node) for node in model._nodes}
+    out = []
+    for layer, entry in zip(model.layers, entries):
+        nodes = [n for n in layer._inbound_nodes if id(n) in own_nodes]
+        converted = []
+        for node, saved in zip(nodes, entry.get("inbound_nodes") or []):
+            tensors = [_tensor_ref(t, ref) for t, ref in zip(node.input_tensors, saved)]
+            converted.append({"args": [tensors[0] if len(tensors) == 1 else tensors], "kwargs": {}})
+        out.append(_keras3_entry(layer, {**entry, "inbound_nodes": converted}))
+    config["layers"] = out
+    return config
+
+
+def _keras3_compile_config(model) -> dict | None:
+    """`compile_config` as Keras 3 writes it: the optimizer as an object, then loss, metrics and options."""
+    saved = training_config.training_config(model)
+    if saved is None:
+        return None
+    optimizer = _keras3_object(saved["optimizer_config"], "keras.optimizers")
+
+    def convert(value, module):
+        if isinstance(value, list):
+            return [convert(v, module) for v in value]
+        if isinstance(value, dict) and "class_name" not in value:
+            return {k: convert(v, module) for k, v in value.items()}
+        return _keras3_object(value, module)
+
+    steps = getattr(model, "_steps_per_execution", 1)
+    return {
+        "optimizer": optimizer,
+        "loss": convert(saved["loss"], "keras.losses"),
+        "loss_weights": saved["loss_weights"],
+        "metrics": convert(saved["metrics"], "keras.metrics"),
+        "weighted_metrics": convert(saved["weighted_metrics"], "keras.metrics"),
+        "run_eagerly": bool(getattr(model, "_run_eagerly", False)),
+        "steps_per_execution": steps if isinstance(steps, int) else 1,
+        "jit_compile": True,
+    }
+
+
+def keras3_config(model, include_optimizer: bool = True) -> dict:
+    """The model's `config.json` content in Keras 3's form (with `compile_config` when compiled).
+
+    Example:
+        >>> keras3_config(model)["class_name"]
+        'Sequential'
+    """
+    plain = model_config.model_to_dict(model)
+    entry = _keras3_entry(model, {"class_name": plain["class_name"], "config": plain["config"]})
+    compiled = _keras3_compile_config(model) if include_optimizer else None
+    if compiled is not None:
+        entry["compile_config"] = json.loads(json.dumps(compiled, default=model_config._plain))
+    return entry
+
+
+# ------------------------------------------------------------- model.weights.h5
+def _keras3_keys(layers: list) -> list:
+    """(group name, layer): Keras 3 names each layer's group by its class in snake case, numbered per class."""
+    from lamina.backend.common import to_snake_case
+
+    counts: dict = {}
+    out = []
+    for layer in layers:
+        base = to_snake_case(type(layer).__name__)
+        out.append((base if base not in counts else f"{base}_{counts[base]}", layer))
+        counts[base] = counts.get(base, 0) + 1
+    return out
+
+
+def _is_model(layer) -> bool:
+    from lamina.models.model import Model
+
+    return isinstance(layer, Model)
+
+
+def _write_layers(group, layers: list) -> None:
+    for key, layer in _keras3_keys(layers):
+        layer_group = group.create_group(key)
+        variables = layer_group.create_group("vars")
+        variables.attrs["name"] = layer.name
+        if _is_model(layer):
+            _write_layers(layer_group.create_group("layers"), layer.layers)
+            continue
+        for index, variable in enumerate(layer.weights):
+            variables.create_dataset(str(index), data=variable.numpy())
+
+
+def _numbered(group) -> list:
+    return [np.asarray(group[str(i)][()]) for i in range(len(group))]
+
+
+def _find_group(group, key: str, layer):
+    """`group[key]`, or the group whose `vars` carry the layer's name (files whose class names differ)."""
+    if key in group and "vars" in group[key]:
+        return group[key]
+    for candidate in group.values():
+        if "vars" in candidate and candidate["vars"].attrs.get("name") == layer.name:
+            return candidate
+    return None
+
+
+def read_layers(group, layers: list, filename: str, where: str = "layers") -> None:
+    """Sets each layer's weights from Keras 3's `layers/<key>/vars/<i>` groups (nested models recursively)."""
+    for key, layer in _keras3_keys(layers):
+        if not layer.weights:
+            continue
+        found = _find_group(group, key, layer)
+        if found is None:
+            raise ValueError(
+                f"Cannot load weights from {filename!r} (Keras 3 layout): it has no group '{where}/{key}' for layer "
+                f"{layer.name!r}; its groups there are {sorted(group.keys())}."
+            )
+        if _is_model(layer) and "layers" in found:
+            read_layers(found["layers"], layer.layers, filename, f"{where}/{key}/layers")
+            continue
+        hdf5._set_layer(layer, _numbered(found["vars"]), f"{where}/{key}", filename, False)
+
+
+def keras3_optimizer_variables(optimizer) -> list:
+    """The optimizer's variables in Keras 3's order: iteration, learning rate, then slots kind by kind.
+
+    Example:
+        >>> [v.path for v in keras3_optimizer_variables(model.optimizer)]  # Adam, one Dense layer
+        ['iteration', 'learning_rate', 'Adam/dense_kernel_m', 'Adam/dense_kernel_v', 'Adam/dense_bias_m', ...]
+    """
+    by_kind: dict = {}
+    for slot in optimizer._slots:
+        by_kind.setdefault(slot.name, []).append(slot)
+    ordered = [optimizer.iterations, optimizer._learning_rate]
+    for group in _KERAS3_SLOT_GROUPS.get(type(optimizer).__name__, ()):
+        lists = [by_kind.pop(kind, []) for kind in group]
+        if any(lists):
+            ordered += [slot for per_variable in zip(*lists) for slot in per_variable]
+    for rest in by_kind.values():
+        ordered += rest
+    return ordered
+
+
+def _restore_optimizer(model, group, filename: str) -> bool:
+    training_config.build_optimizer(model)
+    variables = keras3_optimizer_variables(model.optimizer)
+    values = _numbered(group)
+    problem = None
+    if len(values) != len(variables):
+        kind = type(model.optimizer).__name__
+        problem = f"it holds {len(values)} optimizer variables, this {kind} has {len(variables)}"
+    else:
+        for variable, value in zip(variables, values):
+            if tuple(value.shape) != tuple(variable.shape):
+                problem = f"optimizer variable {variable.path!r} has shape {variable.shape}, the file's {value.shape}"
+                break
+    if problem is not None:
+        warnings.warn(f"{filename}: {problem}; the model is compiled with a fresh optimizer state.", stacklevel=4)
+        return False
+    for variable, value in zip(variables, values):
+        variable.assign(value.astype(variable.dtype))
+    return True
+
+
+def _weights_bytes(model, include_optimizer: bool) -> bytes:
+    h5py = hdf5._h5py()
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        f.create_group("vars").attrs["name"] = model.name
+        _write_layers(f.create_group("layers"), model.layers)
+        optimizer = getattr(model, "optimizer", None)
+        if include_optimizer and getattr(model, "compiled", False) and optimizer is not None:
+            if optimizer._built_for is None and model.built:
+                training_config.build_optimizer(model)
+            group = f.create_group("optimizer").create_group("vars")
+            group.attrs["name"] = optimizer.name
+            for index, variable in enumerate(keras3_optimizer_variables(optimizer)):
+                group.create_dataset(str(index), data=variable.numpy())
+    return buffer.getvalue()
+
+
+# ------------------------------------------------------------------ save / load
+def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
+    """Writes `model` as a Keras 3 `.keras` zip, atomically (a temporary file beside it, then `os.replace`).
+
+    Example:
+        >>> save_model(model, "my_model.keras")
+    """
+    path = os.fspath(filepath)
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"{path!r} exists and overwrite=False.")
+    config = keras3_config(model, include_optimizer)
+    weights = _weights_bytes(model, include_optimizer)
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")
+    metadata = {"keras_version": FORMAT_VERSION, "date_saved": stamp}
+    with hdf5.atomic_path(path) as temporary:
+        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(_METADATA, json.dumps(metadata))
+            archive.writestr(_CONFIG, json.dumps(config, default=model_config._plain))
+            archive.writestr(_WEIGHTS, weights)
+
+
+def _read_archive(filename: str) -> tuple[dict, bytes | None]:
+    """(config.json as a dict, model.weights.h5's bytes or None), or a ValueError naming what is wrong."""
+    if not os.path.exists(filename):
+        raise FileNotFoundError(f"No file or folder found at {filename!r}.")
+    if os.path.isdir(filename):
+        raise ValueError(f"{filename!r} is a folder, not a '.keras' zip file.")
+    if not zipfile.is_zipfile(filename):
+        raise ValueError(f"{filename!r} is not a zip archive, so not a Keras '.keras' file (corrupt or other format).")
+    try:
+        with zipfile.ZipFile(filename) as archive:
+            names = set(archive.namelist())
+            if _CONFIG not in names:
+                raise ValueError(
+                    f"{filename!r} is a zip archive without {_CONFIG!r} (it holds {sorted(names)[:10]}), "
+                    "so it is not a Keras '.keras' model file."
+                )
+            text = archive.read(_CONFIG)
+            metadata = archive.read(_METADATA) if _METADATA in names else b"{}"
+            weights = archive.read(_WEIGHTS) if _WEIGHTS in names else None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError) as error:
+        raise ValueError(f"{filename!r} is a damaged zip archive: {error}") from error
+    try:
+        json.loads(metadata)
+    except ValueError as error:
+        raise ValueError(f"{filename!r}: its {_METADATA} is not valid JSON ({error}).") from error
+    try:
+        config = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"{filename!r}: its {_CONFIG} is not valid JSON ({error}).") from error
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"{filename!r}: its {_CONFIG} is not a serialized Keras model (no 'class_name').")
+    return config, weights
+
+
+def _open_weights(weights: bytes, filename: str):
+    h5py = hdf5._h5py()
+    try:
+        return h5py.File(io.BytesIO(weights), "r")
+    except OSError as error:
+        raise ValueError(f"{filename!r}: its {_WEIGHTS} is not a readable HDF5 file ({error}).") from error
+
+
+def load_weights(model, filepath) -> None:
+    """Sets `model`'s weights from a `.keras` file's `model.weights.h5` (by layer order, as Keras 3 does).
+
+    Example:
+        >>> model.load_weights("my_model.keras")
+    """
+    filename = os.fspath(filepath)
+    _, weights = _read_archive(filename)
+    if weights is None:
+        raise ValueError(f"{filename!r} has no {_WEIGHTS!r}: the archive is incomplete.")
+    with _open_weights(weights, filename) as store:
+        read_layers(store["layers"] if "layers" in store else store, model.layers, filename)
+
+
+def _compile(model, compile_config: dict, custom_objects, filename: str) -> bool:
+    """Compiles as Keras 3's `compile_config` says; True when it names the optimizer (whose state then fits)."""
+    optimizer = compile_config.get("optimizer")
+    if isinstance(optimizer, str):
+        optimizer = {"class_name": optimizer, "config": {}}
+    saved = {
+        # Keras 3 compiles with its default, RMSprop, when the config names no optimizer.
+        "optimizer_config": optimizer or {"class_name": "RMSprop", "config": {}},
+        "loss": compile_config.get("loss"),
+        "metrics": compile_config.get("metrics"),
+        "weighted_metrics": compile_config.get("weighted_metrics"),
+        "loss_weights": compile_config.get("loss_weights"),
+    }
+    try:
+        training_config.compile_from_training_config(model, saved, custom_objects)
+    except (TypeError, ValueError, KeyError) as error:
+        raise ValueError(f"{filename!r}: cannot compile the model from its compile_config: {error}") from error
+    return optimizer is not None
+
+
+def load_model(filepath, custom_objects: dict | None = None, compile: bool = True, safe_mode: bool = True):  # noqa: A002
+    """A model from a Keras 3 `.keras` zip written by Keras 3 or lamina.
+
+    Args:
+        filepath: the `.keras` file.
+        custom_objects: user classes and functions by the names the file uses.
+        compile: compile as the file's `compile_config` says (and restore the optimizer state it holds).
+        safe_mode: refuse Lambda bytecode; pass False only for files you trust.
+
+    Example:
+        >>> model = load_model("my_model.keras", custom_objects={"AttentionLayer": AttentionLayer})
+    """
+    filename = os.fspath(filepath)
+    config, weights = _read_archive(filename)
+    compile_config = config.get("compile_config")
+    try:
+        model = model_config.model_from_config(config, custom_objects, safe_mode)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"Cannot re-create the model saved in {filename!r}: {error}") from error
+    if weights is None:
+        if any(layer.weights for layer in model.layers):
+            raise ValueError(f"{filename!r} has no {_WEIGHTS!r}: the archive is incomplete.")
+        return model
+    with _open_weights(weights, filename) as store:
+        read_layers(store["layers"] if "layers" in store else store, model.layers, filename)
+        if compile and isinstance(compile_config, dict):
+            names_optimizer = _compile(model, compile_config, custom_objects, filename)
+            state = store.get("optimizer/vars")
+            if state is not None and len(state) and model.built:
+                # Without an optimizer in compile_config the state fits only if it was Keras's default one.
+                if names_optimizer or re.fullmatch(r"rm_sprop(_\d+)?", str(state.attrs.get("name", ""))):
+                    _restore_optimizer(model, state, filename)
+                else:
+                    warnings.warn(
+                        f"{filename}: its compile_config names no optimizer, so the model is compiled with "
+                        f"{type(model.optimizer).__name__} (Keras 3's default) and a fresh state; the stored state of "
+                        f"optimizer {state.attrs.get('name')!r} is not used. Call compile() to choose the optimizer.",
+                        stacklevel=3,
+                    )
+    return model
