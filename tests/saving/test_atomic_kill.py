@@ -146,7 +146,7 @@ def test_saving_under_a_regular_file_names_the_path(tmp_path, save):
     # A path whose "folder" is a regular file cannot be written by anyone, root included.
     blocker = tmp_path / "not_a_folder"
     blocker.write_text("a file")
-    with pytest.raises((FileNotFoundError, NotADirectoryError), match=re.escape(str(blocker))):
+    with pytest.raises(NotADirectoryError, match=re.escape(str(blocker)) + ".* is a file, not a folder"):
         save(blocker / "m.h5")
     assert blocker.read_text() == "a file"
     assert os.listdir(tmp_path) == ["not_a_folder"]
@@ -177,7 +177,7 @@ def test_saving_without_write_permission_is_a_permission_error_and_keeps_the_old
         _small_model().save(path)
         before = _digest(path)
         os.chmod(folder, 0o555)
-        with _without_root_privileges(), pytest.raises(PermissionError, match=re.escape(folder)):
+        with _without_root_privileges(), pytest.raises(PermissionError, match=r"Cannot save to .*m\.h5.*no permission"):
             save(path)
         os.chmod(folder, 0o755)
         assert _digest(path) == before

@@ -53,8 +53,15 @@ def atomic_path(filepath):
     path = os.fspath(filepath)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
+        if os.path.exists(folder):
+            raise NotADirectoryError(f"Cannot save to {path!r}: {folder!r} is a file, not a folder.")
         raise FileNotFoundError(f"Cannot save to {path!r}: the folder {folder!r} does not exist.")
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"Cannot save to {path!r}: it is a folder; give a file name.")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    except PermissionError:
+        raise PermissionError(f"Cannot save to {path!r}: no permission to write in the folder {folder!r}.") from None
     os.close(handle)
     try:
         yield temporary
