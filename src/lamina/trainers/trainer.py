@@ -200,8 +200,8 @@ class Trainer:
         # A whole batch, not one sample: a model with a fixed batch size rejects any other.
         return runner.can_fuse(data.take(np.arange(min(data.n, batch_size)))[0])
 
-    def _choose_fused(self, data: ArrayData, batch_size: int, per_batch: bool) -> int | None:
-        if not self._fusable(self._runner, data, batch_size, per_batch):
+    def _choose_fused(self, fusable: bool) -> int | None:
+        if not fusable:
             return 1
         if self._steps_per_execution != "auto":
             return self._steps_per_execution
@@ -293,8 +293,9 @@ class Trainer:
         step = 0
         logs = {}
         full_batches = min(len(order), steps * batch_size) // batch_size
+        fusable = self._fusable(self._runner, data, batch_size, per_batch)  # once per epoch, not per step
         while step < steps:
-            cap = self._choose_fused(data, batch_size, per_batch)
+            cap = self._choose_fused(fusable)
             k = _balanced_chunk(full_batches - step, cap or 1)
             start = step * batch_size
             end = min(start + k * batch_size, len(order))
