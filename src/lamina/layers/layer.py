@@ -41,6 +41,17 @@ def _call_context() -> _CallContext:
 
 
 _PLAIN = (type(None), bool, int, float, str)
+# Bumped whenever any layer's list of sub-layers changes, so a cached flattening knows it is stale.
+_STRUCTURE_VERSION = [0]
+# ids of layers holding losses from their last call: when empty, clearing them is a no-op.
+_LAYERS_WITH_LOSSES: set = set()
+
+
+def structure_changed() -> None:
+    """Marks every cached layer flattening stale (call after changing a layer's `_layers` list)."""
+    _STRUCTURE_VERSION[0] += 1
+
+
 _LAYER_KWARGS = ("input_shape", "batch_input_shape", "batch_size", "input_dim", "input_length")
 
 
@@ -114,27 +125,34 @@ class Layer:
 
     # ----------------------------------------------------------------- tracking
     def __setattr__(self, name, value):
-        if name != "_layers":
+        if name == "_layers":
+            structure_changed()
+        else:
             candidates = value if isinstance(value, (list, tuple)) else [value]
             for item in candidates:
                 if isinstance(item, Layer) and item is not self and all(item is not x for x in self._layers):
                     self._layers.append(item)
+                    structure_changed()
                 elif hasattr(item, "_is_seed_generator") and all(item is not s for s in self._seed_generators):
                     self._seed_generators.append(item)
         object.__setattr__(self, name, value)
 
     def _flatten_layers(self, include_self=True) -> list:
         """This layer and every layer inside it, each once, depth first."""
-        # Iterative: this runs every training step (for the regularization losses).
-        seen, out, stack = set(), [], [self]
-        while stack:
-            layer = stack.pop()
-            if id(layer) in seen:
-                continue
-            seen.add(id(layer))
-            out.append(layer)
-            stack.extend(reversed(layer._layers))
-        return out if include_self else out[1:]
+        # Cached until some layer's sub-layers change: this runs every training step (regularization losses).
+        cached = self.__dict__.get("_flat_layers")
+        if cached is None or cached[0] != _STRUCTURE_VERSION[0]:
+            seen, out, stack = set(), [], [self]
+            while stack:
+                layer = stack.pop()
+                if id(layer) in seen:
+                    continue
+                seen.add(id(layer))
+                out.append(layer)
+                stack.extend(reversed(layer._layers))
+            cached = (_STRUCTURE_VERSION[0], tuple(out))
+            object.__setattr__(self, "_flat_layers", cached)  # not through __setattr__: no tracking
+        return list(cached[1]) if include_self else list(cached[1][1:])
 
     # ------------------------------------------------------------------ weights
     def add_weight(
@@ -270,6 +288,7 @@ class Layer:
         if _call_context().symbolic:
             return
         self._losses.append(loss)
+        _LAYERS_WITH_LOSSES.add(id(self))
 
     @property
     def losses(self) -> list:
@@ -283,8 +302,12 @@ class Layer:
         return out
 
     def _clear_losses(self) -> None:
+        if not _LAYERS_WITH_LOSSES:
+            return  # the usual case, every step: no layer added a loss
         for layer in self._flatten_layers():
-            layer._losses = []
+            if layer._losses:
+                layer._losses = []
+                _LAYERS_WITH_LOSSES.discard(id(layer))
 
     # ---------------------------------------------------------------- building
     def build(self, input_shape) -> None:
@@ -315,10 +338,17 @@ class Layer:
 
     # ----------------------------------------------------------------- calling
     def __call__(self, *args, **kwargs):
-        if len(args) == 1 and engine.core.is_tensor(args[0]) and all(type(v) in _PLAIN for v in kwargs.values()):
+        if (
+            len(args) == 1
+            and engine.core.is_tensor(args[0])
+            and (not kwargs or all(type(v) in _PLAIN for v in kwargs.values()))
+        ):
             # The hot path (every layer, every eager step): one array in, nothing symbolic anywhere.
             inputs = self._convert_input(args[0])
-            if self.input_spec is not None:
+            spec = self.input_spec
+            if type(spec) is InputSpec:
+                check_input(self.name, 0, spec, tuple(inputs.shape))
+            elif spec is not None:
                 self._check_inputs(inputs)
             if not self.built:
                 self._maybe_build(inputs)

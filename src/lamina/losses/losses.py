@@ -136,6 +136,8 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
         values = values * sample_weight
     if reduction in ("none", None):
         return values
+    if reduction == "sum_over_batch_size" and values.ndim:
+        return ops.mean(values)  # one kernel (and one backward node) for sum / size
     total = ops.sum(values)
     if reduction == "sum":
         return total

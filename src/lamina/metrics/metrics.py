@@ -78,15 +78,15 @@ class Mean(Metric):
             size = 1
             for dim in values.shape:
                 size *= dim
-            self.total.assign(self.total.value + ops.sum(values) * sample_weight)
-            self.count.assign(self.count.value + size * sample_weight)
+            self.total.assign_add(ops.sum(values) * sample_weight)
+            self.count.assign_add(size * sample_weight)
             return
         if sample_weight is None:
             size = 1
             for dim in values.shape:
                 size *= dim
-            self.total.assign(self.total.value + ops.sum(values))
-            self.count.assign(self.count.value + size)
+            self.total.assign_add(ops.sum(values))
+            self.count.assign_add(size)
             return
         weight = ops.cast(sample_weight, self.dtype)
         while weight.ndim > values.ndim and weight.shape[-1] == 1:
@@ -94,8 +94,8 @@ class Mean(Metric):
         while weight.ndim < values.ndim:
             weight = ops.expand_dims(weight, -1)
         weight = ops.broadcast_to(weight, values.shape)
-        self.total.assign(self.total.value + ops.sum(values * weight))
-        self.count.assign(self.count.value + ops.sum(weight))
+        self.total.assign_add(ops.sum(values * weight))
+        self.count.assign_add(ops.sum(weight))
 
     def result(self):
         return ops.where(self.count.value > 0, self.total.value / ops.maximum(self.count.value, 1e-12), 0.0)

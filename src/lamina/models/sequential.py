@@ -5,7 +5,7 @@ from __future__ import annotations
 from lamina.backend import KerasTensor, engine
 from lamina.backend.common import is_float_dtype, standardize_dtype, unique_name
 from lamina.layers.core.input_layer import InputLayer
-from lamina.layers.layer import Layer
+from lamina.layers.layer import Layer, structure_changed
 from lamina.models.model import Model
 
 
@@ -60,6 +60,7 @@ class Sequential(Model):
                 self, "_input_layer", InputLayer(batch_shape=shape, dtype=dtype, name=f"{layer.name}_input")
             )
         self._layers.append(layer)
+        structure_changed()
         if self._input_layer is not None:
             if self._chain:
                 self._chain.append(layer(self._chain[-1]))
@@ -72,6 +73,7 @@ class Sequential(Model):
         if not self._layers:
             raise IndexError(f'Sequential model "{self.name}" has no layers to pop.')
         layer = self._layers.pop()
+        structure_changed()
         if self._chain:
             self._chain.pop()
             if layer._inbound_nodes:

@@ -67,7 +67,9 @@ class CompileLoss:
             values = loss.call(y_true[i], y_pred[i])
             value = reduce_values(values, weight, loss.reduction)
             per_output.append(value)
-            total = total + self.weights[i] * value
+            # `0.0 + 1.0 * value` would add two nodes to every backward pass of a one-output model.
+            weighted = value if self.weights[i] == 1.0 else self.weights[i] * value
+            total = weighted if isinstance(total, float) and total == 0.0 else total + weighted
         return total, per_output
 
 

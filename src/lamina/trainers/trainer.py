@@ -179,7 +179,10 @@ class Trainer:
         if y is None and any(loss is not None for loss in self._compile_loss.losses):
             raise ValueError("This model was compiled with a loss, so fit/evaluate need targets `y`.")
         total, per_output = self._compile_loss(y, y_pred, sample_weight)
-        return total + regularization_total(self), per_output
+        penalty = regularization_total(self)
+        if isinstance(penalty, float) and penalty == 0.0:
+            return total, per_output
+        return total + penalty, per_output
 
     def _step_inputs(self, data: ArrayData, indices, k: int):
         """The batches at `indices`, stacked as k steps along a leading axis."""

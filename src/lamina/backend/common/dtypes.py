@@ -21,6 +21,22 @@ def standardize_dtype(dtype) -> str | None:
     """
     if dtype is None:
         return None
+    try:
+        return _KNOWN[dtype]  # layers ask this of every input, every step
+    except (KeyError, TypeError):
+        pass
+    name = _standardize(dtype)
+    try:
+        _KNOWN[dtype] = name
+    except TypeError:
+        pass
+    return name
+
+
+_KNOWN: dict = {}
+
+
+def _standardize(dtype) -> str:
     if isinstance(dtype, str):
         name = dtype
     elif hasattr(dtype, "name") and isinstance(dtype.name, str):

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 from lamina.backend.common import Variable
 
 __all__ = [
-    "average_pool", "binary_crossentropy", "categorical_crossentropy", "conv", "elu", "gelu",
+    "average_pool", "binary_crossentropy", "categorical_crossentropy", "conv", "dense", "elu", "gelu",
     "hard_sigmoid", "leaky_relu", "log_sigmoid", "log_softmax", "logsumexp", "max_pool", "moments",
     "one_hot", "relu", "relu6", "selu", "sigmoid", "silu", "softmax", "softplus", "softsign",
     "sparse_categorical_crossentropy",
@@ -17,6 +17,12 @@ __all__ = [
 
 def _v(x):
     return x.value if isinstance(x, Variable) else x
+
+
+def dense(x, kernel, bias=None):
+    """`x @ kernel + bias` (XLA fuses the two)."""
+    out = jnp.matmul(_v(x), _v(kernel))
+    return out if bias is None else out + _v(bias)
 
 
 def relu(x):

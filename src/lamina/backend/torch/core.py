@@ -7,7 +7,7 @@ import contextlib
 import numpy as np
 import torch
 
-from lamina.backend.common import KerasTensor, StatelessScope, standardize_dtype
+from lamina.backend.common import KerasTensor, StatelessScope, current_stateless_scope, standardize_dtype
 from lamina.backend.common import Variable as _CommonVariable
 from lamina.backend.common import device as device_stack
 
@@ -122,6 +122,23 @@ class Variable(_CommonVariable):
                 value = value.to(dtype)
             return value if device_stack.current() is None else value.to(current_device())
         return torch.as_tensor(np.asarray(value), dtype=dtype, device=current_device())
+
+    def assign_add(self, delta):
+        # In place when nothing records updates and the delta needs no cast or broadcast: the metric and
+        # iteration counters take this path every step.
+        if current_stateless_scope() is None and not self._value.requires_grad:
+            if (type(delta) is int and self._value.dtype != torch.bool) or (
+                type(delta) is float and self._value.is_floating_point()
+            ):
+                return self._value.add_(delta)
+            if (
+                isinstance(delta, torch.Tensor)
+                and delta.dtype == self._value.dtype
+                and delta.shape == self._value.shape
+                and delta.device == self._value.device
+            ):
+                return self._value.add_(delta.detach())
+        return super().assign_add(delta)
 
     def _direct_assign(self, value) -> None:
         with torch.no_grad():

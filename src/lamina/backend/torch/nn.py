@@ -8,14 +8,24 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 
 from lamina.backend.torch.core import current_device, torch_dtype
-from lamina.backend.torch.numpy import _t
+from lamina.backend.torch.numpy import _t, add, matmul
 
 __all__ = [
-    "average_pool", "binary_crossentropy", "categorical_crossentropy", "conv", "elu", "gelu",
+    "average_pool", "binary_crossentropy", "categorical_crossentropy", "conv", "dense", "elu", "gelu",
     "hard_sigmoid", "leaky_relu", "log_sigmoid", "log_softmax", "logsumexp", "max_pool", "moments",
     "one_hot", "relu", "relu6", "selu", "sigmoid", "silu", "softmax", "softplus", "softsign",
     "sparse_categorical_crossentropy",
 ]  # fmt: skip
+
+
+def dense(x, kernel, bias=None):
+    """`x @ kernel + bias`: one fused `linear` kernel (and backward node) when the dtypes agree."""
+    x, kernel = _t(x), _t(kernel)
+    bias = None if bias is None else _t(bias)
+    if x.ndim >= 2 and x.dtype == kernel.dtype and (bias is None or bias.dtype == x.dtype):
+        return F.linear(x, kernel.t(), bias)
+    out = matmul(x, kernel)
+    return out if bias is None else add(out, bias)
 
 
 def relu(x):
@@ -46,7 +56,9 @@ def hard_sigmoid(x):
 def softmax(x, axis=-1):
     x = _t(x)
     if isinstance(axis, int):
-        return torch.softmax(x, dim=axis)
+        out = torch.softmax(x, dim=axis)
+        _remember_logits(out, x, axis)
+        return out
     return torch.exp(x - torch.logsumexp(x, dim=tuple(axis), keepdim=True))  # over several axes, as JAX allows
 
 
@@ -183,8 +195,30 @@ def average_pool(x, pool_size, strides=None, padding="valid", data_format="chann
     return _from_channels_first(total / counts, data_format)
 
 
+def _remember_logits(probs, logits, axis) -> None:
+    # The crossentropies below compute log(softmax) from the logits, as tf.keras did for a softmax output:
+    # the same value, and three fewer kernels and backward nodes than normalize, clip and log. The version
+    # counter guards against the probabilities having been changed in place since.
+    probs._lamina_logits = (logits, axis % probs.ndim, probs._version)
+
+
+def _log_probs_from_logits(output, axis, epsilon):
+    """log(clip(softmax, epsilon, 1 - epsilon)) from the remembered logits, or None."""
+    remembered = getattr(output, "_lamina_logits", None)
+    if remembered is None:
+        return None
+    logits, logits_axis, version = remembered
+    if logits_axis != axis % output.ndim or version != output._version:
+        return None
+    # log is increasing, so clipping the probability equals clipping its log.
+    return torch.clamp(torch.log_softmax(logits, dim=logits_axis), math.log(epsilon), math.log1p(-epsilon))
+
+
 def categorical_crossentropy(target, output, from_logits=False, axis=-1, epsilon=1e-7):
     target, output = _t(target), _t(output)
+    log_prob = None if from_logits else _log_probs_from_logits(output, axis, epsilon)
+    if log_prob is not None:
+        return -torch.sum(target * log_prob, dim=axis)
     if from_logits:
         log_prob = torch.log_softmax(output, dim=axis)
     else:
@@ -198,7 +232,11 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1, 
     if target.ndim == output.ndim and target.shape[-1] == 1:
         target = torch.squeeze(target, -1)
     index = torch.unsqueeze(target.long(), axis)
-    if from_logits:
+    remembered = None if from_logits else getattr(output, "_lamina_logits", None)
+    if remembered is not None and remembered[1] == axis % output.ndim and remembered[2] == output._version:
+        log_prob = torch.log_softmax(remembered[0], dim=remembered[1])
+        picked = torch.clamp(torch.take_along_dim(log_prob, index, dim=axis), math.log(epsilon), math.log1p(-epsilon))
+    elif from_logits:
         picked = torch.take_along_dim(torch.log_softmax(output, dim=axis), index, dim=axis)
     else:
         # Normalize and clip only the target class's probability: the same value and gradient as Keras's

@@ -22,6 +22,18 @@ def adam_step(params, grads, ms, vs, lr, beta_1, beta_2, epsilon, iterations):
     out on the host, as torch.optim does for its non-capturable optimizers.
     """
     step = int(iterations) + 1
+    if _fused_adam_fits(params, grads):
+        # torch's fused kernel adds epsilon after bias-correcting the second moment; Keras adds it before.
+        # Dividing epsilon by sqrt(1 - beta_2**step) makes the two rules the same formula, so one kernel
+        # launch does Keras's update for every variable.
+        with torch.no_grad():
+            steps = [torch.full((), float(step), device=params[0].device)] * len(params)
+            torch._fused_adam_(
+                params, grads, ms, vs, [], steps,
+                lr=float(lr), beta1=beta_1, beta2=beta_2, weight_decay=0.0,
+                eps=epsilon / math.sqrt(1.0 - beta_2**step), amsgrad=False, maximize=False,
+            )  # fmt: skip
+        return params, ms, vs
     step_size = float(lr) * math.sqrt(1.0 - beta_2**step) / (1.0 - beta_1**step)
     with torch.no_grad():
         torch._foreach_lerp_(ms, grads, 1.0 - beta_1)  # m += (g - m) * (1 - beta_1)
@@ -33,6 +45,19 @@ def adam_step(params, grads, ms, vs, lr, beta_1, beta_2, epsilon, iterations):
         torch._foreach_mul_(steps, step_size)
         torch._foreach_sub_(params, steps)
     return params, ms, vs
+
+
+def _fused_adam_fits(params, grads) -> bool:
+    """True when torch's fused Adam kernel takes these tensors: one device (CPU or CUDA), one float dtype."""
+    if not params:
+        return False
+    first = params[0]
+    if first.device.type not in ("cpu", "cuda") or first.dtype not in _FUSED_DTYPES:
+        return False
+    return all(t.device == first.device and t.dtype == first.dtype for t in (*params, *grads))
+
+
+_FUSED_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
 def sgd_step(params, grads, momenta, lr, momentum, nesterov):

@@ -76,10 +76,7 @@ class Dense(Layer):
         self.built = True
 
     def call(self, inputs):
-        outputs = ops.matmul(inputs, self.kernel)
-        if self.bias is not None:
-            outputs = outputs + self.bias
-        return self.activation(outputs)
+        return self.activation(ops.dense(inputs, self.kernel, self.bias))
 
     def get_config(self) -> dict:
         return {

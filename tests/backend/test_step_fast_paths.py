@@ -1,0 +1,223 @@
+"""The shortcuts that keep a training step cheap give the same numbers as the plain way.
+
+Each shortcut (the fused Adam kernel, the one-kernel dense op, crossentropy from a softmax's logits,
+in-place counter updates, the cached layer flattening) is checked against NumPy, against the general
+path it stands in for, and at the edges where it must step aside.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lamina
+from lamina import layers, ops
+from lamina.backend import Variable
+from lamina.backend.common import StatelessScope
+
+RNG = np.random.default_rng(7)
+EPS = 1e-7
+
+
+def as_numpy(x):
+    return ops.convert_to_numpy(x)
+
+
+# ------------------------------------------------------------------ Adam
+def numpy_adam(params, grads, ms, vs, lr, b1, b2, eps, iterations):
+    t = iterations + 1
+    out = []
+    for p, g, m, v in zip(params, grads, ms, vs):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        out.append((p - lr * np.sqrt(1 - b2**t) / (1 - b1**t) * m / (np.sqrt(v) + eps), m, v))
+    return out
+
+
+@pytest.mark.parametrize("mixed", [False, True], ids=["one-dtype", "mixed-dtypes"])
+def test_adam_step_is_keras_rule_for_one_dtype_and_for_mixed_dtypes(mixed):
+    # One dtype takes torch's fused kernel (epsilon rescaled per step); mixed dtypes the _foreach path.
+    shapes = [(4, 3), (3,), (2, 2)]
+    params = [RNG.normal(size=s).astype("float32") for s in shapes]
+    grads = [RNG.normal(size=s).astype("float32") for s in shapes]
+    ms = [RNG.normal(size=s).astype("float32") * 0.1 for s in shapes]
+    vs = [np.abs(RNG.normal(size=s)).astype("float32") * 0.01 for s in shapes]
+    dtypes = ["float32", "float32", "float16" if mixed else "float32"]
+    # Copies: on torch the update is in place, and a tensor made from a NumPy array shares its memory.
+    tensors = [[ops.convert_to_tensor(a.copy(), dtype=d) for a, d in zip(g, dtypes)] for g in (params, grads, ms, vs)]
+    for iterations in (0, 5):
+        new_p, new_m, new_v = ops.adam_step(*tensors, 0.01, 0.9, 0.999, EPS, iterations)
+        expected = numpy_adam(params, grads, ms, vs, 0.01, 0.9, 0.999, EPS, iterations)
+        for i, (p, m, v) in enumerate(expected):
+            tol = 2e-3 if dtypes[i] == "float16" else 1e-6
+            np.testing.assert_allclose(as_numpy(new_p[i]).astype("float32"), p, rtol=tol, atol=tol)
+            np.testing.assert_allclose(as_numpy(new_m[i]).astype("float32"), m, rtol=tol, atol=tol)
+            np.testing.assert_allclose(as_numpy(new_v[i]).astype("float32"), v, rtol=tol, atol=tol)
+        params, ms, vs = (
+            [as_numpy(t).astype("float32") for t in new_p],
+            [as_numpy(t).astype("float32") for t in new_m],
+            [as_numpy(t).astype("float32") for t in new_v],
+        )
+        tensors = [
+            [ops.convert_to_tensor(a.copy(), dtype=d) for a, d in zip(g, dtypes)] for g in (params, grads, ms, vs)
+        ]
+
+
+def test_adam_with_a_tiny_second_moment_keeps_keras_epsilon_placement():
+    # With v ~ 0 the step is lr * sqrt(1 - b2^t)/(1 - b1^t) * m / eps: where epsilon sits decides it.
+    p, g = np.zeros(2, "float32"), np.array([1e-9, -1e-9], "float32")
+    m, v = np.zeros(2, "float32"), np.zeros(2, "float32")
+    new_p, _, _ = ops.adam_step(
+        *([ops.convert_to_tensor(a.copy())] for a in (p, g, m, v)),
+        0.001, 0.9, 0.999, EPS, 0,
+    )  # fmt: skip
+    (expected, _, _) = numpy_adam([p], [g], [m], [v], 0.001, 0.9, 0.999, EPS, 0)[0]
+    np.testing.assert_allclose(as_numpy(new_p[0]), expected, rtol=1e-5)
+
+
+# ------------------------------------------------------------------ dense
+@pytest.mark.parametrize("shape", [(5, 4), (2, 3, 4)], ids=["2d", "3d"])
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_dense_op_matches_numpy(shape, use_bias):
+    x = RNG.normal(size=shape).astype("float32")
+    kernel = RNG.normal(size=(4, 6)).astype("float32")
+    bias = RNG.normal(size=(6,)).astype("float32") if use_bias else None
+    expected = x @ kernel + (bias if use_bias else 0.0)
+    got = ops.dense(x, Variable(kernel), None if bias is None else Variable(bias))
+    np.testing.assert_allclose(as_numpy(got), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_dense_op_promotes_mixed_dtypes_like_matmul():
+    x = RNG.integers(-3, 3, size=(3, 4)).astype("int32")
+    kernel = RNG.normal(size=(4, 2)).astype("float32")
+    got = ops.dense(x, kernel, np.ones(2, "float32"))
+    assert ops.dtype_of(got) == ops.dtype_of(ops.matmul(x, kernel))
+    np.testing.assert_allclose(as_numpy(got), x @ kernel + 1.0, rtol=1e-5)
+
+
+# ------------------------------------------------------ crossentropy from a softmax
+def numpy_probs(logits):
+    e = np.exp(logits - logits.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+LOGITS = np.array([[2.0, -1.0, 0.5], [30.0, -30.0, 0.0], [0.1, 0.2, 0.3], [-25.0, 25.0, 0.0]], "float32")
+LABELS = np.array([0, 0, 2, 0])  # saturated: row 2 has p_target > 1 - eps, row 4 p_target < eps
+
+
+def keras_sparse_ce(labels, probs):
+    picked = probs[np.arange(len(labels)), labels] / probs.sum(-1)
+    return -np.log(np.clip(picked, EPS, 1 - EPS))
+
+
+@pytest.mark.parametrize("sparse", [True, False], ids=["sparse", "categorical"])
+def test_crossentropy_of_a_softmax_output_is_keras_clipped_value(sparse):
+    probs = ops.softmax(ops.convert_to_tensor(LOGITS))
+    target = LABELS if sparse else np.eye(3, dtype="float32")[LABELS]
+    fn = ops.sparse_categorical_crossentropy if sparse else ops.categorical_crossentropy
+    expected = keras_sparse_ce(LABELS, numpy_probs(LOGITS).astype("float64"))
+    np.testing.assert_allclose(as_numpy(fn(target, probs)), expected, rtol=1e-5, atol=1e-6)
+    # The same probabilities as a plain tensor (no logits behind them) give the same values.
+    plain = ops.convert_to_tensor(as_numpy(probs))
+    np.testing.assert_allclose(as_numpy(fn(target, plain)), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_crossentropy_gradient_through_softmax_is_zero_where_keras_clips():
+    # One SGD step (lr 1) on Dense(3, softmax): the kernel moves by -x^T dL/dz, and dL/dz is
+    # (p - onehot) / n except for samples whose target probability Keras clips, which get none.
+    x = np.eye(4, dtype="float32")
+    kernel = LOGITS.copy()  # so that x @ kernel == LOGITS
+    model = lamina.Sequential([layers.Input((4,)), layers.Dense(3, activation="softmax", use_bias=False)])
+    model.set_weights([kernel])
+    model.compile(optimizer=lamina.optimizers.SGD(learning_rate=1.0), loss="sparse_categorical_crossentropy")
+    z = x @ kernel
+    p = numpy_probs(z.astype("float64"))
+    picked = p[np.arange(4), LABELS]
+    dz = (p - np.eye(3)[LABELS]) / 4.0
+    dz[(picked <= EPS) | (picked >= 1 - EPS)] = 0.0
+    loss = model.train_on_batch(x, LABELS)
+    np.testing.assert_allclose(loss, keras_sparse_ce(LABELS, p).mean(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.get_weights()[0], kernel - x.T @ dz, rtol=1e-4, atol=1e-5)
+    assert (picked < EPS).any() and (picked > 1 - EPS).any()  # the clipped cases are really exercised
+
+
+def test_probabilities_changed_after_softmax_are_used_as_given():
+    probs = ops.softmax(ops.convert_to_tensor(LOGITS))
+    halved = probs * 0.5  # a new tensor: Keras normalizes it back before the log
+    expected = keras_sparse_ce(LABELS, numpy_probs(LOGITS).astype("float64") * 0.5)
+    np.testing.assert_allclose(
+        as_numpy(ops.sparse_categorical_crossentropy(LABELS, halved)), expected, rtol=1e-5, atol=1e-6
+    )
+
+
+# ---------------------------------------------------------- counters in place
+@pytest.mark.parametrize(
+    "dtype, delta, expected",
+    [
+        ("float32", 2, [3.0, 3.0]),
+        ("float32", 0.5, [1.5, 1.5]),
+        ("int32", 3, [4, 4]),
+        ("float32", np.array([1.0, 2.0], "float32"), [2.0, 3.0]),
+        ("float32", np.array([1.0], "float32"), [2.0, 2.0]),  # broadcast
+        ("int32", 1.5, [2, 2]),  # cast to the variable's dtype, as assign does
+    ],
+)
+def test_assign_add_values_and_dtypes(dtype, delta, expected):
+    variable = Variable(np.ones(2, dtype), trainable=False)
+    delta = ops.convert_to_tensor(delta) if isinstance(delta, np.ndarray) else delta
+    variable.assign_add(delta)
+    assert variable.dtype == dtype
+    np.testing.assert_array_equal(variable.numpy(), np.array(expected, dtype))
+
+
+def test_assign_add_in_a_stateless_scope_leaves_the_variable_alone():
+    variable = Variable(np.zeros(2, "float32"), trainable=False)
+    with StatelessScope() as scope:
+        variable.assign_add(1.0)
+        np.testing.assert_array_equal(as_numpy(scope.get_current_value(variable)), [1.0, 1.0])
+    np.testing.assert_array_equal(variable.numpy(), [0.0, 0.0])
+
+
+def test_assign_add_of_a_wrong_shape_names_the_variable():
+    variable = Variable(np.zeros(2, "float32"), trainable=False, name="counter")
+    with pytest.raises(ValueError, match="counter"):
+        variable.assign_add(ops.convert_to_tensor(np.ones((3, 2), "float32")))
+
+
+# --------------------------------------------------------- cached flattening
+def test_losses_follow_layers_added_and_popped_after_a_call():
+    model = lamina.Sequential([layers.Input((2,)), layers.Dense(2)])
+    model(np.ones((1, 2), "float32"))
+    assert model.losses == []
+    model.add(layers.Dense(1, kernel_regularizer=lamina.regularizers.l2(1.0), kernel_initializer="ones"))
+    model(np.ones((1, 2), "float32"))
+    np.testing.assert_allclose([float(as_numpy(v)) for v in model.losses], [2.0])
+    model.pop()
+    assert model.losses == []
+
+
+def test_a_sub_layer_set_after_a_call_is_seen():
+    class Holder(layers.Layer):
+        def call(self, inputs):
+            return inputs if not hasattr(self, "inner") else self.inner(inputs)
+
+    outer = Holder()
+    outer(np.ones((1, 2), "float32"))
+    assert outer._flatten_layers() == [outer]
+    outer.inner = layers.Dense(1, kernel_regularizer=lamina.regularizers.l1(1.0), kernel_initializer="ones")
+    outer(np.ones((1, 2), "float32"))
+    assert outer._flatten_layers() == [outer, outer.inner]
+    np.testing.assert_allclose([float(as_numpy(v)) for v in outer.losses], [2.0])
+
+
+def test_call_losses_are_replaced_on_each_outermost_call():
+    class Penalized(layers.Layer):
+        def call(self, inputs):
+            self.add_loss(ops.sum(inputs))
+            return inputs
+
+    inner = Penalized()
+    model = lamina.Sequential([layers.Input((2,)), inner])
+    model(np.ones((1, 2), "float32"))
+    model(np.full((1, 2), 3.0, "float32"))
+    np.testing.assert_allclose([float(as_numpy(v)) for v in model.losses], [6.0])
