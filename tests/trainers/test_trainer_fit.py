@@ -656,3 +656,26 @@ def test_stop_training_from_a_batch_hook_ends_the_epoch_early():
     assert recorder.batches_per_epoch() == [[0, 1, 2]]
     assert history.epoch == [0]
     np.testing.assert_allclose(history.history["loss"][0], np.mean(np.arange(1, 7) ** 2), rtol=1e-6)
+
+
+def test_jit_compile_true_trains_to_the_same_numbers_as_eager():
+    # On torch, jit_compile=True sends forward and loss through torch.compile; on JAX every step is jitted anyway.
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(64, 5)).astype("float32")
+    y = rng.integers(0, 3, 64)
+    histories, weights, evaluations = [], [], []
+    for jit_compile in (False, True):
+        lamina.utils.set_random_seed(11)
+        model = lamina.Sequential([layers.Input((5,)), layers.Dense(8, activation="relu"), layers.Dense(3, "softmax")])
+        model.compile(
+            optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=jit_compile
+        )
+        history = model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+        histories.append(history.history)
+        weights.append(model.get_weights())
+        evaluations.append(model.evaluate(x, y, verbose=0))  # the test step goes through the same path
+    np.testing.assert_allclose(histories[1]["loss"], histories[0]["loss"], rtol=1e-5)
+    np.testing.assert_allclose(histories[1]["accuracy"], histories[0]["accuracy"], rtol=1e-6)
+    np.testing.assert_allclose(evaluations[1], evaluations[0], rtol=1e-5)
+    for compiled, eager in zip(weights[1], weights[0]):
+        np.testing.assert_allclose(compiled, eager, rtol=1e-5, atol=1e-6)

@@ -11,9 +11,11 @@ from lamina.backend.torch.core import current_device, torch_dtype
 from lamina.backend.torch.numpy import _t, add, matmul
 
 __all__ = [
-    "average_pool", "binary_crossentropy", "categorical_crossentropy", "conv", "dense", "elu", "gelu",
+    "average_pool", "binary_crossentropy", "categorical_crossentropy", "conv", "conv_transpose", "dense",
+    "depthwise_conv", "elu", "gelu",
     "hard_sigmoid", "leaky_relu", "log_sigmoid", "log_softmax", "logsumexp", "max_pool", "moments",
-    "one_hot", "relu", "relu6", "selu", "sigmoid", "silu", "softmax", "softplus", "softsign",
+    "one_hot", "relu", "relu6", "resize_images", "selu", "separable_conv", "sigmoid", "silu", "softmax",
+    "softplus", "softsign",
     "sparse_categorical_crossentropy",
 ]  # fmt: skip
 
@@ -144,12 +146,18 @@ def _pad_spatial(x, pads, value=0.0):
 
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+_CONV_TRANSPOSE = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 _MAX_POOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 _AVG_POOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
 
 
 def conv(x, kernel, strides=1, padding="valid", data_format="channels_last", dilation_rate=1, groups=1):
-    """N-D convolution with a Keras kernel (spatial..., in/groups, out), on torch's own kernels."""
+    """N-D convolution with a Keras kernel `(spatial..., in/groups, out)`, on torch's own kernels.
+
+    Example:
+        >>> conv(torch.ones(1, 5, 5, 3), torch.ones(3, 3, 3, 2), padding="same").shape
+        torch.Size([1, 5, 5, 2])
+    """
     x, kernel = _t(x), _t(kernel)
     rank = x.ndim - 2
     strides, dilation = _tuple(strides, rank), _tuple(dilation_rate, rank)
@@ -166,6 +174,93 @@ def conv(x, kernel, strides=1, padding="valid", data_format="channels_last", dil
     return _from_channels_first(out, data_format)
 
 
+def depthwise_conv(x, kernel, strides=1, padding="valid", data_format="channels_last", dilation_rate=1):
+    """Each input channel convolved with its own `multiplier` filters; kernel `(spatial..., in, multiplier)`.
+
+    One grouped convolution (groups = input channels); output channel `c * multiplier + m` is input
+    channel `c` under filter `m`, as in Keras.
+
+    Example:
+        >>> depthwise_conv(torch.ones(1, 5, 5, 3), torch.ones(3, 3, 3, 2)).shape
+        torch.Size([1, 3, 3, 6])
+    """
+    kernel = _t(kernel)
+    *spatial, channels, multiplier = kernel.shape
+    grouped = torch.reshape(kernel, (*spatial, 1, channels * multiplier))
+    return conv(x, grouped, strides, padding, data_format, dilation_rate, groups=channels)
+
+
+def separable_conv(
+    x, depthwise_kernel, pointwise_kernel, strides=1, padding="valid", data_format="channels_last", dilation_rate=1
+):
+    """A depthwise convolution, then a 1x1 convolution mixing the channels (kernel `(1..., in * multiplier, out)`).
+
+    Example:
+        >>> separable_conv(torch.ones(1, 5, 5, 3), torch.ones(3, 3, 3, 1), torch.ones(1, 1, 3, 4)).shape
+        torch.Size([1, 3, 3, 4])
+    """
+    depthwise = depthwise_conv(x, depthwise_kernel, strides, padding, data_format, dilation_rate)
+    return conv(depthwise, pointwise_kernel, 1, "valid", data_format)
+
+
+def _transpose_geometry(size, kernel, stride, dilation, padding, output_padding):
+    """`(crop_before, length)` of one axis of a transposed convolution, by Keras's output-size rule.
+
+    The "full" transposed output has `(size - 1) * stride + span` entries; Keras keeps `length` of them,
+    starting after `crop_before`, which is the "same" padding the matching forward convolution would put
+    before (TensorFlow's rule: the odd pixel after). Entries past the full output are zeros.
+    """
+    span = (kernel - 1) * dilation + 1
+    if output_padding is None:
+        length = size * stride + max(span - stride, 0) if padding == "valid" else size * stride
+    else:
+        length = (size - 1) * stride + span + output_padding - (0 if padding == "valid" else 2 * (span // 2))
+    if padding == "valid":
+        return 0, length
+    return max((size - 1) * stride + span - length, 0) // 2, length
+
+
+def conv_transpose(
+    x, kernel, strides=1, padding="valid", output_padding=None, data_format="channels_last", dilation_rate=1
+):
+    """The transpose (gradient) of `conv`; kernel `(spatial..., out, in)` as Keras stores it.
+
+    Runs as one `conv_transpose{1,2,3}d` whose symmetric crop and `output_padding` give Keras's output;
+    where torch cannot express that crop, the full output is cut (and zero-extended) to it.
+
+    Example:
+        >>> conv_transpose(torch.ones(1, 4, 4, 3), torch.ones(3, 3, 2, 3), strides=2, padding="same").shape
+        torch.Size([1, 8, 8, 2])
+    """
+    x, kernel = _t(x), _t(kernel)
+    rank = x.ndim - 2
+    strides, dilation = _tuple(strides, rank), _tuple(dilation_rate, rank)
+    extra = (None,) * rank if output_padding is None else _tuple(output_padding, rank)
+    weight = torch.movedim(kernel, (-1, -2), (0, 1))  # (in, out, spatial...)
+    x = _to_channels_first(x, data_format)
+    crops, lengths, extras = [], [], []
+    for i in range(rank):
+        size, kernel_size = x.shape[2 + i], weight.shape[2 + i]
+        crop, length = _transpose_geometry(size, kernel_size, strides[i], dilation[i], padding, extra[i])
+        span = (kernel_size - 1) * dilation[i] + 1
+        crops.append(crop)
+        lengths.append(length)
+        extras.append(length - ((size - 1) * strides[i] + span - 2 * crop))
+    if all(0 <= e < max(s, d) for e, s, d in zip(extras, strides, dilation)):
+        out = _CONV_TRANSPOSE[rank](
+            x, weight, stride=strides, padding=tuple(crops), output_padding=tuple(extras), dilation=dilation
+        )
+        return _from_channels_first(out, data_format)
+    full = _CONV_TRANSPOSE[rank](x, weight, stride=strides, dilation=dilation)
+    index = [slice(None), slice(None)]
+    pads = []
+    for i in range(rank):
+        kept = full.shape[2 + i] - crops[i]
+        index.append(slice(crops[i], crops[i] + lengths[i]))
+        pads.append((0, max(lengths[i] - kept, 0)))
+    return _from_channels_first(_pad_spatial(full[tuple(index)], pads), data_format)
+
+
 def _pool_args(x, pool_size, strides):
     rank = x.ndim - 2
     pool = _tuple(pool_size, rank)
@@ -174,6 +269,12 @@ def _pool_args(x, pool_size, strides):
 
 
 def max_pool(x, pool_size, strides=None, padding="valid", data_format="channels_last"):
+    """The maximum over each window; "same" padding never wins (it is -inf).
+
+    Example:
+        >>> max_pool(torch.ones(1, 4, 4, 3), 2).shape
+        torch.Size([1, 2, 2, 3])
+    """
     x = _to_channels_first(_t(x), data_format)
     rank, pool, steps = _pool_args(x, pool_size, strides)
     if padding.lower() == "same":
@@ -183,6 +284,12 @@ def max_pool(x, pool_size, strides=None, padding="valid", data_format="channels_
 
 
 def average_pool(x, pool_size, strides=None, padding="valid", data_format="channels_last"):
+    """The mean over each window; with "same", padded entries are left out of the count (as Keras does).
+
+    Example:
+        >>> average_pool(torch.ones(1, 4, 4, 3), 2).shape
+        torch.Size([1, 2, 2, 3])
+    """
     x = _to_channels_first(_t(x), data_format)
     rank, pool, steps = _pool_args(x, pool_size, strides)
     if padding.lower() == "valid":
@@ -195,11 +302,32 @@ def average_pool(x, pool_size, strides=None, padding="valid", data_format="chann
     return _from_channels_first(total / counts, data_format)
 
 
+def resize_images(x, height_factor, width_factor, data_format="channels_last", interpolation="nearest"):
+    """Images scaled up by integer factors: "nearest" repeats pixels, "bilinear" interpolates (half-pixel centers).
+
+    Example:
+        >>> resize_images(torch.ones(1, 2, 3, 4), 2, 3).shape
+        torch.Size([1, 4, 9, 4])
+    """
+    x = _t(x)
+    rows, cols = (1, 2) if data_format == "channels_last" else (2, 3)
+    if interpolation == "nearest":
+        return torch.repeat_interleave(torch.repeat_interleave(x, height_factor, dim=rows), width_factor, dim=cols)
+    if interpolation != "bilinear":
+        raise ValueError(f'resize_images: interpolation must be "nearest" or "bilinear", got {interpolation!r}.')
+    images = _to_channels_first(x, data_format)
+    size = (images.shape[2] * height_factor, images.shape[3] * width_factor)
+    out = F.interpolate(images, size=size, mode="bilinear", align_corners=False)
+    return _from_channels_first(out, data_format)
+
+
 def _remember_logits(probs, logits, axis) -> None:
     # The crossentropies below compute log(softmax) from the logits, as tf.keras did for a softmax output:
     # the same value, and three fewer kernels and backward nodes than normalize, clip and log. The version
     # counter guards against the probabilities having been changed in place since.
-    probs._lamina_logits = (logits, axis % probs.ndim, probs._version)
+    # Under torch.compile the compiler fuses the plain formula anyway, and cannot trace the version check.
+    if not torch.compiler.is_compiling():
+        probs._lamina_logits = (logits, axis % probs.ndim, probs._version)
 
 
 def _log_probs_from_logits(output, axis, epsilon):

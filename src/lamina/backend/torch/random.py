@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from lamina.backend.common import Variable
@@ -11,9 +10,13 @@ from lamina.backend.torch.core import convert_to_tensor, current_device, torch_d
 __all__ = ["dropout", "initial_seed_state", "next_seed_state", "normal", "uniform"]
 
 
-def initial_seed_state(seed: int) -> np.ndarray:
-    """The starting value of a SeedGenerator's state variable: (counter, seed)."""
-    return np.array([0, seed & 0xFFFFFFFF], dtype="int64")
+def initial_seed_state(seed: int) -> torch.Tensor:
+    """The starting value of a SeedGenerator's state variable: (counter, seed).
+
+    A CPU tensor, so the state stays on the host even when the model is on a GPU: each draw reads it
+    to seed a generator, and reading a GPU tensor would wait for the GPU every step.
+    """
+    return torch.tensor([0, seed & 0xFFFFFFFF], dtype=torch.int64)
 
 
 def next_seed_state(state):

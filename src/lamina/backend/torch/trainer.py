@@ -42,6 +42,15 @@ class StepRunner:
         for variable in model.weights + model.non_trainable_variables:
             if variable._value.is_floating_point():
                 variable._value.requires_grad_(id(variable) in trainable_ids)
+        # compile(jit_compile=True): forward and loss go through torch.compile (the default stays eager).
+        self._forward = self._forward_and_loss
+        if getattr(model, "_jit_compile", "auto") is True:
+            self._forward = torch.compile(self._forward_and_loss, dynamic=False)
+
+    def _forward_and_loss(self, x, y, sw, training: bool):
+        y_pred = nest.flatten(self.model(x, training=training))
+        total, per_output = self.model._compute_loss(x, y, y_pred, sw, training=training)
+        return y_pred, total, per_output
 
     def can_fuse(self, x_batch) -> bool:
         """True: a call runs its k steps in a Python loop, and reads the metric results once at the end."""
@@ -50,8 +59,7 @@ class StepRunner:
     # ------------------------------------------------------------- train
     def _train_step(self, x, y, sw) -> None:
         model = self.model
-        y_pred = nest.flatten(model(x, training=True))
-        total, per_output = model._compute_loss(x, y, y_pred, sw, training=True)
+        y_pred, total, per_output = self._forward(x, y, sw, True)
         leaves = [v._value for v in self.tv]
         if leaves and isinstance(total, torch.Tensor) and total.requires_grad:
             grads = torch.autograd.grad(total, leaves, allow_unused=True)
@@ -83,8 +91,7 @@ class StepRunner:
         with torch.no_grad():
             for i in range(nest.leading_dim(x)):
                 xb, yb, swb = _index(x, i), _index(y, i), _index(sw, i)
-                y_pred = nest.flatten(model(xb, training=False))
-                total, per_output = model._compute_loss(xb, yb, y_pred, swb, training=False)
+                y_pred, total, per_output = self._forward(xb, yb, swb, False)
                 model._compile_metrics.update(yb, y_pred, swb, total, per_output, nest.leading_dim(xb))
         return self._results()
 
