@@ -24,6 +24,12 @@ from lamina.config import set_image_data_format as set_image_data_format
 engine = importlib.import_module(f"lamina.backend.{backend()}")
 Variable = engine.core.Variable
 
+# The Keras 2 K.* functions; imported after `engine` exists, since they are written over lamina.ops.
+from lamina.backend import k_api as _k_api  # noqa: E402
+
+for _name in _k_api.__all__:
+    globals()[_name] = getattr(_k_api, _name)
+
 
 @contextlib.contextmanager
 def device(name: str):

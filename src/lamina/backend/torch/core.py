@@ -138,7 +138,14 @@ class Variable(_CommonVariable):
                 and delta.device == self._value.device
             ):
                 return self._value.add_(delta.detach())
+        if not isinstance(delta, (torch.Tensor, _CommonVariable, int, float)):
+            delta = convert_to_tensor(delta)  # `tensor + ndarray` fails when the tensor requires grad
         return super().assign_add(delta)
+
+    def assign_sub(self, delta):
+        if not isinstance(delta, (torch.Tensor, _CommonVariable, int, float)):
+            delta = convert_to_tensor(delta)
+        return super().assign_sub(delta)
 
     def _direct_assign(self, value) -> None:
         with torch.no_grad():
