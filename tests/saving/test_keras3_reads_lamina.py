@@ -68,3 +68,32 @@ def test_keras3_loads_lamina_weights_into_its_own_model(tmp_path, keras3):
     twin.load_weights(tmp_path / "seq_weights.h5")
     x = np.random.default_rng(2).random((5, 8, 8, 1)).astype("float32")
     np.testing.assert_allclose(twin.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def _keras3_twin(keras3):
+    return keras3.Sequential(
+        [
+            keras3.Input(shape=(8, 8, 1)),
+            keras3.layers.Conv2D(4, 3, padding="same", activation="relu"),
+            keras3.layers.BatchNormalization(),
+            keras3.layers.MaxPooling2D(2),
+            keras3.layers.Flatten(),
+            keras3.layers.Dropout(0.2),
+            keras3.layers.Dense(3, activation="softmax"),
+        ]
+    )
+
+
+def test_a_dot_weights_h5_file_is_keras3_layout_that_keras3_loads(tmp_path, keras3):
+    model = _sequential()
+    x = np.random.default_rng(3).random((6, 8, 8, 1)).astype("float32")
+    model.fit(x, np.arange(6) % 3, epochs=1, verbose=0)  # moves BatchNormalization's moving statistics too
+    model.save_weights(tmp_path / "seq.weights.h5")
+    twin = _keras3_twin(keras3)
+    twin.load_weights(tmp_path / "seq.weights.h5")
+    np.testing.assert_allclose(twin.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    # And the other way: Keras 3's own .weights.h5 of those weights loads into a fresh lamina model.
+    twin.save_weights(tmp_path / "theirs.weights.h5")
+    fresh = _sequential()
+    fresh.load_weights(tmp_path / "theirs.weights.h5")
+    np.testing.assert_allclose(fresh.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)

@@ -312,16 +312,22 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
 
 
 def save_weights(model, filepath, overwrite=True) -> None:
-    """Saves the weights alone in Keras 2's HDF5 weights layout.
+    """Saves the weights alone: Keras 3's layout for a `.weights.h5` name (what Keras 3 reads there), else Keras 2's.
 
     Example:
-        >>> save_weights(model, "my_model_weights.h5")
+        >>> save_weights(model, "my_model_weights.h5")  # Keras 2 layout: tf.keras and Keras 3 read it
+        >>> save_weights(model, "model.weights.h5")  # Keras 3 layout, optimizer state included, as Keras 3 writes
     """
     path = os.fspath(filepath)
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"{path!r} exists and overwrite=False.")
     with atomic_h5_file(path) as f:
-        save_weights_to_group(f, model.layers)
+        if path.endswith(".weights.h5"):
+            from lamina.saving import keras_zip
+
+            keras_zip.write_weights(f, model)
+        else:
+            save_weights_to_group(f, model.layers)
 
 
 def load_weights(model, filepath, by_name=False, skip_mismatch=False) -> None:
@@ -345,15 +351,10 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False) -> None:
     with open_h5_for_reading(filename) as f:
         group = f["model_weights"] if "model_weights" in f else f
         if "layer_names" not in group.attrs and "layer_names0" not in group.attrs and "layers" in f:
-            if by_name:
-                raise ValueError(f"{filename!r} is a Keras 3 '.weights.h5' file; it loads by layer order only.")
-            _load_keras3_weights(f["layers"], model, filename)
+            if skip_mismatch and not by_name:
+                raise ValueError("load_weights(skip_mismatch=True) needs by_name=True, as in Keras.")
+            from lamina.saving import keras_zip
+
+            keras_zip.read_layers(f["layers"], model.layers, filename, by_name=by_name, skip_mismatch=skip_mismatch)
             return
         load_weights_from_group(group, model, filename, by_name, skip_mismatch)
-
-
-def _load_keras3_weights(group, model, filename: str) -> None:
-    """Keras 3's `.weights.h5` layout: `layers/<class name, numbered>/vars/<i>`, numbered in layer order."""
-    from lamina.saving import keras_zip
-
-    keras_zip.read_layers(group, model.layers, filename)

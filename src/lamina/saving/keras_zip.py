@@ -201,25 +201,69 @@ def _is_model(layer) -> bool:
     return isinstance(layer, Model)
 
 
-def _write_layers(group, layers: list) -> None:
-    for key, layer in _keras3_keys(layers):
-        layer_group = group.create_group(key)
-        variables = layer_group.create_group("vars")
-        variables.attrs["name"] = layer.name
-        if _is_model(layer):
-            _write_layers(layer_group.create_group("layers"), layer.layers)
+def _children(layer) -> list:
+    """(attribute, sub-layer or list of sub-layers) in Keras 3's saving order: public attributes, sorted by name.
+
+    Keras 3 saves a layer's own variables under `vars`, then walks its attributes and saves each sub-layer
+    under the attribute's name (an LSTM's cell under `cell`, a Bidirectional's under `forward_layer` and
+    `backward_layer`), and a list of them under numbered class names (`cells/lstm_cell_1`).
+    """
+    from lamina.layers.layer import Layer
+
+    out = []
+    for attribute in sorted(vars(layer)):
+        if attribute.startswith("_"):
             continue
-        for index, variable in enumerate(layer.weights):
-            variables.create_dataset(str(index), data=variable.numpy())
+        value = getattr(layer, attribute)
+        if isinstance(value, Layer):
+            out.append((attribute, value))
+        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
+            out.append((attribute, list(value)))
+    return out
+
+
+def _own_variables(layer) -> list:
+    """The variables a layer made itself, in Keras 3's `save_own_variables` order."""
+    return list(layer._trainable_variables) + list(layer._non_trainable_variables)
+
+
+def _layer_tree(layer, path: str, visited: set) -> list:
+    """[(group path, [variables], owning layer)] for a layer and its sub-layers, recursively, each once."""
+    if id(layer) in visited:
+        return []
+    visited.add(id(layer))
+    if _is_model(layer):
+        out = [(f"{path}/vars", [], layer)]
+        for key, inner in _keras3_keys(layer.layers):
+            out += _layer_tree(inner, f"{path}/layers/{key}", visited)
+        return out
+    out = [(f"{path}/vars", _own_variables(layer), layer)]
+    for attribute, child in _children(layer):
+        if isinstance(child, list):
+            for key, inner in _keras3_keys(child):
+                out += _layer_tree(inner, f"{path}/{attribute}/{key}", visited)
+        else:
+            out += _layer_tree(child, f"{path}/{attribute}", visited)
+    return out
+
+
+def _write_layers(group, layers: list) -> None:
+    visited: set = set()
+    for key, layer in _keras3_keys(layers):
+        for path, variables, owner in _layer_tree(layer, key, visited):
+            variables_group = group.require_group(path)
+            variables_group.attrs["name"] = owner.name
+            for index, variable in enumerate(variables):
+                variables_group.create_dataset(str(index), data=variable.numpy())
 
 
 def _numbered(group) -> list:
     return [np.asarray(group[str(i)][()]) for i in range(len(group))]
 
 
-def _find_group(group, key: str, layer):
-    """`group[key]`, or the group whose `vars` carry the layer's name (files whose class names differ)."""
-    if key in group and "vars" in group[key]:
+def _find_group(group, key: str, layer, by_name: bool = False):
+    """`group[key]`, or the group whose `vars` carry the layer's name (always so with `by_name`)."""
+    if not by_name and key in group and "vars" in group[key]:
         return group[key]
     for candidate in group.values():
         if "vars" in candidate and candidate["vars"].attrs.get("name") == layer.name:
@@ -227,21 +271,59 @@ def _find_group(group, key: str, layer):
     return None
 
 
-def read_layers(group, layers: list, filename: str, where: str = "layers") -> None:
-    """Sets each layer's weights from Keras 3's `layers/<key>/vars/<i>` groups (nested models recursively)."""
+def read_layers(group, layers: list, filename: str, where: str = "layers", by_name=False, skip_mismatch=False) -> None:
+    """Sets each layer's weights from Keras 3's `layers/<key>/vars/<i>` groups (nested models recursively).
+
+    By default layers match the file's groups by position (class name, numbered); with `by_name` by the layer
+    name each group records, skipping layers the file does not have, as Keras 2's `by_name=True` does.
+    """
     for key, layer in _keras3_keys(layers):
         if not layer.weights:
             continue
-        found = _find_group(group, key, layer)
+        found = _find_group(group, key, layer, by_name)
         if found is None:
+            if by_name:
+                continue
             raise ValueError(
                 f"Cannot load weights from {filename!r} (Keras 3 layout): it has no group '{where}/{key}' for layer "
                 f"{layer.name!r}; its groups there are {sorted(group.keys())}."
             )
         if _is_model(layer) and "layers" in found:
-            read_layers(found["layers"], layer.layers, filename, f"{where}/{key}/layers")
+            read_layers(found["layers"], layer.layers, filename, f"{where}/{key}/layers", by_name, skip_mismatch)
             continue
-        hdf5._set_layer(layer, _numbered(found["vars"]), f"{where}/{key}", filename, False)
+        try:
+            tree = _layer_tree(layer, found.name.rsplit("/", 1)[-1], set())
+            if len(tree) == 1 or not any(variables for _, variables, _ in tree[1:]):
+                hdf5._set_layer(layer, _numbered(found["vars"]), f"{where}/{key}", filename, False)
+            else:
+                _set_tree(found, tree, layer, f"{where}/{key}", filename)
+        except ValueError as error:
+            if not skip_mismatch:
+                raise
+            warnings.warn(f"{filename}: skipping layer {layer.name!r}: {error}", stacklevel=3)
+
+
+def _set_tree(found, tree: list, layer, where: str, filename: str) -> None:
+    """Assigns a layer with sub-layers group by group (`vars`, `cell/vars`, ...), checking every shape first."""
+    root = found.name.rsplit("/", 1)[-1]
+    pairs = []
+    for path, variables, _ in tree:
+        relative = path[len(root) + 1 :]
+        stored = _numbered(found[relative]) if relative in found else []
+        if len(stored) != len(variables):
+            raise ValueError(
+                f"Cannot load weights from {filename!r}: '{where}/{relative}' holds {len(stored)} arrays, "
+                f"layer {layer.name!r} has {len(variables)} variables there."
+            )
+        for variable, array in zip(variables, stored):
+            if tuple(array.shape) != tuple(variable.shape):
+                raise ValueError(
+                    f"Cannot load weights from {filename!r}: '{where}/{relative}' holds shape {array.shape} "
+                    f"for {variable.path!r} of shape {tuple(variable.shape)}."
+                )
+            pairs.append((variable, array))
+    for variable, array in pairs:
+        variable.assign(array.astype(variable.dtype))
 
 
 def keras3_optimizer_variables(optimizer) -> list:
@@ -285,20 +367,25 @@ def _restore_optimizer(model, group, filename: str) -> bool:
     return True
 
 
+def write_weights(f, model, include_optimizer: bool = True) -> None:
+    """Keras 3's weights layout into an open HDF5 file: `vars`, `layers/<key>/vars/<i>`, `optimizer/vars/<i>`."""
+    f.create_group("vars").attrs["name"] = model.name
+    _write_layers(f.create_group("layers"), model.layers)
+    optimizer = getattr(model, "optimizer", None)
+    if include_optimizer and getattr(model, "compiled", False) and optimizer is not None:
+        if optimizer._built_for is None and model.built:
+            training_config.build_optimizer(model)
+        group = f.create_group("optimizer").create_group("vars")
+        group.attrs["name"] = optimizer.name
+        for index, variable in enumerate(keras3_optimizer_variables(optimizer)):
+            group.create_dataset(str(index), data=variable.numpy())
+
+
 def _weights_bytes(model, include_optimizer: bool) -> bytes:
     h5py = hdf5._h5py()
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as f:
-        f.create_group("vars").attrs["name"] = model.name
-        _write_layers(f.create_group("layers"), model.layers)
-        optimizer = getattr(model, "optimizer", None)
-        if include_optimizer and getattr(model, "compiled", False) and optimizer is not None:
-            if optimizer._built_for is None and model.built:
-                training_config.build_optimizer(model)
-            group = f.create_group("optimizer").create_group("vars")
-            group.attrs["name"] = optimizer.name
-            for index, variable in enumerate(keras3_optimizer_variables(optimizer)):
-                group.create_dataset(str(index), data=variable.numpy())
+        write_weights(f, model, include_optimizer)
     return buffer.getvalue()
 
 

@@ -34,6 +34,12 @@ __all__ = [
 class Variable(_CommonVariable):
     """A Variable whose value is a `jax.Array`."""
 
+    def __init__(self, *args, **kwargs):
+        # A sub-layer built during a symbolic call is built inside `jax.eval_shape`: its initial
+        # value must still be a concrete array, not a tracer of that trace.
+        with jax.ensure_compile_time_eval():
+            super().__init__(*args, **kwargs)
+
     def _convert(self, value):
         if isinstance(value, _CommonVariable):
             value = value.value
