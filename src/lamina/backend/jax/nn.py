@@ -8,9 +8,11 @@ import jax.numpy as jnp
 from lamina.backend.common import Variable
 
 __all__ = [
-    "average_pool", "binary_crossentropy", "categorical_crossentropy", "conv", "dense", "elu", "gelu",
+    "average_pool", "binary_crossentropy", "categorical_crossentropy", "conv", "conv_transpose", "dense",
+    "depthwise_conv", "elu", "gelu",
     "hard_sigmoid", "leaky_relu", "log_sigmoid", "log_softmax", "logsumexp", "max_pool", "moments",
-    "one_hot", "relu", "relu6", "selu", "sigmoid", "silu", "softmax", "softplus", "softsign",
+    "one_hot", "relu", "relu6", "resize_images", "selu", "separable_conv", "sigmoid", "silu", "softmax",
+    "softplus", "softsign",
     "sparse_categorical_crossentropy",
 ]  # fmt: skip
 
@@ -107,39 +109,136 @@ def _layout(rank: int, data_format: str):
     return (f"NC{spatial}", f"{spatial}IO", f"NC{spatial}")
 
 
+def _tuple(value, rank: int) -> tuple:
+    return (value,) * rank if isinstance(value, int) else tuple(value)
+
+
 def conv(x, kernel, strides=1, padding="valid", data_format="channels_last", dilation_rate=1, groups=1):
-    """N-D convolution with a Keras kernel (spatial..., in/groups, out)."""
+    """N-D convolution with a Keras kernel `(spatial..., in/groups, out)`.
+
+    Example:
+        >>> conv(jnp.ones((1, 5, 5, 3)), jnp.ones((3, 3, 3, 2)), padding="same").shape
+        (1, 5, 5, 2)
+    """
     x, kernel = _v(x), _v(kernel)
     rank = x.ndim - 2
-    strides = (strides,) * rank if isinstance(strides, int) else tuple(strides)
-    dilation = (dilation_rate,) * rank if isinstance(dilation_rate, int) else tuple(dilation_rate)
     return jax.lax.conv_general_dilated(
         x,
         kernel,
-        window_strides=strides,
+        window_strides=_tuple(strides, rank),
         padding=padding.upper(),
-        rhs_dilation=dilation,
+        rhs_dilation=_tuple(dilation_rate, rank),
         dimension_numbers=_layout(rank, data_format),
         feature_group_count=groups,
     )
 
 
+def depthwise_conv(x, kernel, strides=1, padding="valid", data_format="channels_last", dilation_rate=1):
+    """Each input channel convolved with its own `multiplier` filters; kernel `(spatial..., in, multiplier)`.
+
+    Output channel `c * multiplier + m` is input channel `c` under filter `m`, as in Keras.
+
+    Example:
+        >>> depthwise_conv(jnp.ones((1, 5, 5, 3)), jnp.ones((3, 3, 3, 2))).shape
+        (1, 3, 3, 6)
+    """
+    kernel = _v(kernel)
+    *spatial, channels, multiplier = kernel.shape
+    grouped = jnp.reshape(kernel, (*spatial, 1, channels * multiplier))
+    return conv(x, grouped, strides, padding, data_format, dilation_rate, groups=channels)
+
+
+def separable_conv(
+    x, depthwise_kernel, pointwise_kernel, strides=1, padding="valid", data_format="channels_last", dilation_rate=1
+):
+    """A depthwise convolution, then a 1x1 convolution mixing the channels (kernel `(1..., in * multiplier, out)`).
+
+    Example:
+        >>> separable_conv(jnp.ones((1, 5, 5, 3)), jnp.ones((3, 3, 3, 1)), jnp.ones((1, 1, 3, 4))).shape
+        (1, 3, 3, 4)
+    """
+    depthwise = depthwise_conv(x, depthwise_kernel, strides, padding, data_format, dilation_rate)
+    return conv(depthwise, pointwise_kernel, 1, "valid", data_format)
+
+
+def _transpose_geometry(size, kernel, stride, dilation, padding, output_padding):
+    """`(crop_before, length)` of one axis of a transposed convolution, by Keras's output-size rule.
+
+    The "full" transposed output has `(size - 1) * stride + span` entries; Keras keeps `length` of them,
+    starting after `crop_before`, which is the "same" padding the matching forward convolution would put
+    before (TensorFlow's rule: the odd pixel after). Entries past the full output are zeros.
+    """
+    span = (kernel - 1) * dilation + 1
+    if output_padding is None:
+        length = size * stride + max(span - stride, 0) if padding == "valid" else size * stride
+    else:
+        length = (size - 1) * stride + span + output_padding - (0 if padding == "valid" else 2 * (span // 2))
+    if padding == "valid":
+        return 0, length
+    return max((size - 1) * stride + span - length, 0) // 2, length
+
+
+def conv_transpose(
+    x, kernel, strides=1, padding="valid", output_padding=None, data_format="channels_last", dilation_rate=1
+):
+    """The transpose (gradient) of `conv`; kernel `(spatial..., out, in)` as Keras stores it.
+
+    Example:
+        >>> conv_transpose(jnp.ones((1, 4, 4, 3)), jnp.ones((3, 3, 2, 3)), strides=2, padding="same").shape
+        (1, 8, 8, 2)
+    """
+    x, kernel = _v(x), _v(kernel)
+    rank = x.ndim - 2
+    strides, dilation = _tuple(strides, rank), _tuple(dilation_rate, rank)
+    extra = (None,) * rank if output_padding is None else _tuple(output_padding, rank)
+    sizes = x.shape[1:-1] if data_format == "channels_last" else x.shape[2:]
+    pads = []
+    for i in range(rank):
+        crop, length = _transpose_geometry(sizes[i], kernel.shape[i], strides[i], dilation[i], padding, extra[i])
+        span = (kernel.shape[i] - 1) * dilation[i] + 1
+        # A stride-dilated input, convolved with the flipped kernel, padded so that output j is full[j + crop].
+        before = span - 1 - crop
+        pads.append((before, length - (sizes[i] - 1) * strides[i] - 1 - before + span - 1))
+    flipped = jnp.swapaxes(jnp.flip(kernel, axis=tuple(range(rank))), -1, -2)
+    return jax.lax.conv_general_dilated(
+        x,
+        flipped,
+        window_strides=(1,) * rank,
+        padding=pads,
+        lhs_dilation=strides,
+        rhs_dilation=dilation,
+        dimension_numbers=_layout(rank, data_format),
+    )
+
+
 def _pool_window(x, pool_size, strides, data_format):
     rank = x.ndim - 2
-    pool = (pool_size,) * rank if isinstance(pool_size, int) else tuple(pool_size)
-    strides = pool if strides is None else ((strides,) * rank if isinstance(strides, int) else tuple(strides))
+    pool = _tuple(pool_size, rank)
+    strides = pool if strides is None else _tuple(strides, rank)
     if data_format == "channels_last":
         return (1, *pool, 1), (1, *strides, 1)
     return (1, 1, *pool), (1, 1, *strides)
 
 
 def max_pool(x, pool_size, strides=None, padding="valid", data_format="channels_last"):
+    """The maximum over each window; "same" padding never wins (it is -inf).
+
+    Example:
+        >>> max_pool(jnp.ones((1, 4, 4, 3)), 2).shape
+        (1, 2, 2, 3)
+    """
     x = _v(x)
     window, steps = _pool_window(x, pool_size, strides, data_format)
     return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, window, steps, padding.upper())
 
 
 def average_pool(x, pool_size, strides=None, padding="valid", data_format="channels_last"):
+    """The mean over each window; with "same", padded entries are left out of the count (as Keras does).
+
+    Example:
+        >>> average_pool(jnp.ones((1, 4, 4, 3)), 2).shape
+        (1, 2, 2, 3)
+    """
     x = _v(x)
     window, steps = _pool_window(x, pool_size, strides, data_format)
     total = jax.lax.reduce_window(x, 0.0, jax.lax.add, window, steps, padding.upper())
@@ -150,6 +249,24 @@ def average_pool(x, pool_size, strides=None, padding="valid", data_format="chann
         return total / size
     counts = jax.lax.reduce_window(jnp.ones_like(x), 0.0, jax.lax.add, window, steps, padding.upper())
     return total / counts
+
+
+def resize_images(x, height_factor, width_factor, data_format="channels_last", interpolation="nearest"):
+    """Images scaled up by integer factors: "nearest" repeats pixels, "bilinear" interpolates (half-pixel centers).
+
+    Example:
+        >>> resize_images(jnp.ones((1, 2, 3, 4)), 2, 3).shape
+        (1, 4, 9, 4)
+    """
+    x = _v(x)
+    rows, cols = (1, 2) if data_format == "channels_last" else (2, 3)
+    if interpolation == "nearest":
+        return jnp.repeat(jnp.repeat(x, height_factor, axis=rows), width_factor, axis=cols)
+    if interpolation != "bilinear":
+        raise ValueError(f'resize_images: interpolation must be "nearest" or "bilinear", got {interpolation!r}.')
+    shape = list(x.shape)
+    shape[rows], shape[cols] = shape[rows] * height_factor, shape[cols] * width_factor
+    return jax.image.resize(x, tuple(shape), method="bilinear").astype(x.dtype)
 
 
 def categorical_crossentropy(target, output, from_logits=False, axis=-1, epsilon=1e-7):
