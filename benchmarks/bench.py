@@ -25,6 +25,9 @@ WORKLOADS = {
     "mlp": (784, [512, 512], 10, 0.2, 128, 20_000),
     # The FAQ-era MNIST convnet on 28x28x1: hidden sizes unused.
     "cnn": ((28, 28, 1), None, 10, 0.25, 128, 2_560),
+    # IMDB-style: Embedding 20000 x 128 -> LSTM 128 -> Dense 1 (sigmoid), int sequences of length 80,
+    # binary crossentropy. Input dim is the sequence length, classes the vocabulary size.
+    "lstm": (80, [128], 20_000, 0.0, 32, 1_280),
 }
 
 
@@ -33,6 +36,9 @@ def make_data(workload: str):
 
     dim, _, classes, _, _, samples = WORKLOADS[workload]
     rng = np.random.default_rng(0)
+    if workload == "lstm":
+        x = rng.integers(0, classes, (samples, dim)).astype("int32")
+        return x, rng.integers(0, 2, samples).astype("float32")
     x = rng.standard_normal((samples, *np.atleast_1d(dim))).astype("float32")
     y = rng.integers(0, classes, samples).astype("int32")
     return x, y
@@ -42,6 +48,8 @@ def build_keras_like(lib, workload: str):
     dim, hidden, classes, dropout, _, _ = WORKLOADS[workload]
     if workload == "cnn":
         return build_cnn(lib)
+    if workload == "lstm":
+        return build_lstm(lib)
     model = lib.Sequential()
     model.add(lib.layers.Input(shape=(dim,)))
     for units in hidden:
@@ -69,6 +77,21 @@ def build_cnn(lib):
         ]
     )
     model.compile(optimizer=lib.optimizers.Adam(), loss="sparse_categorical_crossentropy")
+    return model
+
+
+def build_lstm(lib):
+    length, (units,), vocabulary, _, _, _ = WORKLOADS["lstm"]
+    layers = lib.layers
+    model = lib.Sequential(
+        [
+            layers.Input(shape=(length,), dtype="int32"),
+            layers.Embedding(vocabulary, 128),
+            layers.LSTM(units),
+            layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(optimizer=lib.optimizers.Adam(), loss="binary_crossentropy")
     return model
 
 
@@ -103,7 +126,7 @@ def run_jax_loop(workload, epochs, repeats):
     import numpy as np
 
     dim, hidden, classes, dropout, batch, _ = WORKLOADS[workload]
-    if workload == "cnn":
+    if workload in ("cnn", "lstm"):
         return float("nan")  # the hand-written JAX loop covers the dense workloads only
     x, y = make_data(workload)
     sizes = [dim, *hidden, classes]
@@ -169,6 +192,8 @@ def run_torch_loop(workload, epochs, repeats):
     dim, hidden, classes, dropout, batch, _ = WORKLOADS[workload]
     x, y = make_data(workload)
     nn = torch.nn
+    if workload == "lstm":
+        return _run_torch_lstm_loop(x, y, batch, epochs, repeats)
     if workload == "cnn":
         net = nn.Sequential(
             nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
@@ -192,6 +217,47 @@ def run_torch_loop(workload, epochs, repeats):
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(net(xt[idx]), yt[idx])
             loss.backward()
+            optimizer.step()
+
+    epoch()
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(epochs):
+            epoch()
+        best = max(best, epochs * len(x) / (time.perf_counter() - start))
+    return best
+
+
+def _run_torch_lstm_loop(x, y, batch, epochs, repeats):
+    """nn.Embedding + nn.LSTM + nn.Linear with a sigmoid, BCELoss, torch.optim.Adam (eps=1e-7)."""
+    import torch
+
+    length, (units,), vocabulary, _, _, _ = WORKLOADS["lstm"]
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(vocabulary, 128)
+            self.lstm = nn.LSTM(128, units, batch_first=True)
+            self.dense = nn.Linear(units, 1)
+
+        def forward(self, ids):
+            _, (h, _) = self.lstm(self.embedding(ids))
+            return torch.sigmoid(self.dense(h[0]))[:, 0]
+
+    net = Net()
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = nn.BCELoss()
+    xt, yt = torch.from_numpy(x).long(), torch.from_numpy(y)
+
+    def epoch():
+        order = torch.randperm(len(xt))
+        for i in range(0, len(xt), batch):
+            idx = order[i : i + batch]
+            optimizer.zero_grad(set_to_none=True)
+            loss_fn(net(xt[idx]), yt[idx]).backward()
             optimizer.step()
 
     epoch()

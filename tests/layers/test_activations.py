@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from layer_harness import as_numpy, assert_close
@@ -12,6 +14,10 @@ X = np.linspace(-6.0, 6.0, 49, dtype="float32").reshape(7, 7)
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
+
+
+def _erf(x):
+    return np.vectorize(math.erf)(x)
 
 
 def _np_softmax(x, axis=-1):
@@ -31,7 +37,17 @@ NUMPY_FORMULAS = {
     "softsign": lambda x: x / (1.0 + np.abs(x)),
     "hard_sigmoid": lambda x: np.clip(x / 6.0 + 0.5, 0.0, 1.0),  # Keras 3: relu6(x + 3) / 6
     "exponential": lambda x: np.exp(x),
+    "relu6": lambda x: np.clip(x, 0.0, 6.0),
+    "leaky_relu": lambda x: np.where(x >= 0, x, 0.2 * x),  # Keras 3's default slope for the function
+    "silu": lambda x: x / (1.0 + np.exp(-x)),
+    "gelu": lambda x: 0.5 * x * (1.0 + _erf(x / np.sqrt(2.0))),  # exact (approximate=False), Keras's default
+    "mish": lambda x: x * np.tanh(np.log1p(np.exp(x))),
+    "hard_silu": lambda x: x * np.clip(x / 6.0 + 0.5, 0.0, 1.0),
+    "log_softmax": lambda x: np.log(_np_softmax(x)),
 }
+
+# Names Keras 3 keeps as aliases of another function (it serializes them under that one's name).
+ALIASES = {"swish": "silu", "hard_swish": "hard_silu"}
 
 
 @pytest.mark.parametrize("name", sorted(NUMPY_FORMULAS))
@@ -104,3 +120,75 @@ def test_activations_compose_with_layers_outputs():
     """Activations take engine tensors too, not only NumPy arrays."""
     y = activations.relu(activations.tanh(X))
     assert_close(as_numpy(y), np.maximum(np.tanh(X), 0.0))
+
+
+@pytest.mark.parametrize("alias, same_as", sorted(ALIASES.items()))
+def test_aliases_compute_the_same_values_and_keep_their_own_names(keras3, alias, same_as):
+    function = activations.get(alias)
+    assert_close(as_numpy(function(X)), as_numpy(activations.get(same_as)(X)), what=alias)
+    assert_close(as_numpy(function(X)), np.asarray(keras3.activations.get(alias)(X)), what=f"{alias} vs Keras")
+    # Serialized under the name the user chose: Keras 3 reads both names, Keras 2 knows "swish" only.
+    assert activations.serialize(function) == alias
+    assert activations.get(alias) is function
+
+
+@pytest.mark.parametrize("approximate", [False, True])
+def test_gelu_approximate_flag(keras3, approximate):
+    x64 = X.astype("float64")
+    if approximate:
+        expected = 0.5 * x64 * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (x64 + 0.044715 * x64**3)))
+    else:
+        expected = NUMPY_FORMULAS["gelu"](x64)
+    got = as_numpy(activations.gelu(X, approximate=approximate))
+    assert_close(got, expected, rtol=1e-5, atol=1e-6)
+    assert_close(got, np.asarray(keras3.activations.gelu(X, approximate=approximate)), rtol=1e-5, atol=1e-6)
+
+
+def test_log_softmax_axis(keras3):
+    got = as_numpy(activations.log_softmax(X, axis=0))
+    assert_close(got, np.log(_np_softmax(X.astype("float64"), axis=0)), rtol=1e-5, atol=1e-5)
+    assert_close(got, np.asarray(keras3.activations.log_softmax(X, axis=0)), rtol=1e-5, atol=1e-5)
+
+
+def test_leaky_relu_slope(keras3):
+    got = as_numpy(activations.leaky_relu(X, negative_slope=0.05))
+    assert_close(got, np.where(X >= 0, X, 0.05 * X))
+    assert_close(got, np.asarray(keras3.activations.leaky_relu(X, negative_slope=0.05)))
+
+
+def test_relu_accepts_keras3_negative_slope_name():
+    assert_close(as_numpy(activations.relu(X, negative_slope=0.1)), np.where(X > 0, X, 0.1 * X))
+
+
+def test_get_reads_keras3_and_keras2_serialized_dicts():
+    keras3_form = {
+        "module": "keras.activations",
+        "class_name": "function",
+        "config": "mish",
+        "registered_name": "function",
+    }
+    assert activations.get(keras3_form) is activations.mish
+    assert activations.deserialize(keras3_form) is activations.mish
+    assert activations.deserialize("gelu") is activations.gelu
+    custom = lambda x: x  # noqa: E731
+    assert activations.deserialize("mine", custom_objects={"mine": custom}) is custom
+
+
+@pytest.mark.parametrize("name", sorted(set(NUMPY_FORMULAS) | set(ALIASES)))
+def test_every_activation_works_in_a_dense_layer_config_round_trip(keras3, name):
+    """A Dense layer with each activation: its config names the activation and loads in Keras 3 too."""
+    from lamina import layers
+
+    layer = layers.Dense(3, activation=name)
+    x = X[:, :4]
+    out = as_numpy(layer(x))
+    config = layer.get_config()
+    assert config["activation"] == name
+    clone = layers.Dense.from_config(config)
+    clone(x)
+    clone.set_weights(layer.get_weights())
+    assert_close(as_numpy(clone(x)), out)
+    theirs = keras3.layers.Dense(3, activation=config["activation"])
+    theirs(x)
+    theirs.set_weights(layer.get_weights())
+    assert_close(out, np.asarray(theirs(x)), rtol=1e-5, atol=1e-5, what=f"Dense({name}) vs Keras")

@@ -115,6 +115,29 @@ def test_dense_on_nd_input_uses_the_last_axis(keras3):
     )
 
 
+def test_dense_on_4d_input_matches_keras(keras3):
+    check_layer(
+        lambda: layers.Dense(3, activation="gelu"),
+        _x(2, 3, 2, 4),
+        make_keras=lambda: keras3.layers.Dense(3, activation="gelu"),
+        weight_names=["kernel", "bias"],
+        keras_config_keys=DENSE_KEYS,
+    )
+
+
+def test_dense_3d_one_sgd_step_matches_keras(keras3):
+    x, y = _x(4, 3, 5, seed=1), _x(4, 3, 2, seed=2)
+    ours = lamina.Sequential([lamina.Input((3, 5)), layers.Dense(2, activation="tanh")])
+    theirs = keras3.Sequential([keras3.Input((3, 5)), keras3.layers.Dense(2, activation="tanh")])
+    theirs.set_weights(ours.get_weights())
+    ours.compile(lamina.optimizers.SGD(learning_rate=0.1), "mse")
+    theirs.compile(keras3.optimizers.SGD(learning_rate=0.1), "mse")
+    ours.train_on_batch(x, y)
+    theirs.train_on_batch(x, y)
+    for got, want in zip(ours.get_weights(), theirs.get_weights()):
+        assert_close(got, np.asarray(want), rtol=1e-5, atol=1e-6, what="weights after one SGD step")
+
+
 def test_dense_kernel_regularizer_adds_its_penalty_to_losses():
     layer = layers.Dense(3, kernel_regularizer=regularizers.l2(0.1), bias_regularizer=regularizers.l1(0.5))
     layer(_x(2, 4))
@@ -169,14 +192,32 @@ def test_dense_symbolic_wrong_features_raises():
 
 
 # ---------------------------------------------------------------- Activation
-@pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh", "softmax", "linear", "elu", "selu", "softsign"])
+ACTIVATION_NAMES = [
+    "relu", "sigmoid", "tanh", "softmax", "linear", "elu", "selu", "softsign", "softplus", "gelu", "silu", "swish",
+    "mish", "relu6", "hard_sigmoid", "hard_silu", "hard_swish", "log_softmax", "leaky_relu", "exponential",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
 def test_activation_layer_matches_keras(keras3, name):
-    check_layer(
+    layer = check_layer(
         lambda: layers.Activation(name),
         _x(3, 5) * 3,
         make_keras=lambda: keras3.layers.Activation(name),
-        keras_config_keys=("activation",),
+        # Keras 3 writes its aliases swish and hard_swish as silu and hard_silu; lamina keeps the name given.
+        keras_config_keys=() if name in ("swish", "hard_swish") else ("activation",),
     )
+    assert layer.get_config()["activation"] == name
+
+
+def test_activation_layer_keras3_config_form(keras3):
+    from lamina.saving.serialization import deserialize_layer
+
+    theirs = keras3.layers.Activation("mish", name="act")
+    layer = deserialize_layer({"class_name": "Activation", "config": theirs.get_config()})
+    x = _x(2, 3)
+    assert_close(as_numpy(layer(x)), np.asarray(theirs(x)))
+    assert layer.get_config()["activation"] == "mish"
 
 
 def test_activation_layer_with_a_function():
@@ -272,3 +313,17 @@ def test_embedding_keras2_input_length_sets_the_input_shape():
     assert layer.get_config()["batch_input_shape"] == [None, 5]
     clone = layers.Embedding.from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
+
+
+def test_lambda_with_a_list_of_inputs_and_keras3(keras3):
+    def weighted_sum(tensors, weight=0.5):
+        return tensors[0] * weight + tensors[1]
+
+    inputs = [_x(3, 4, seed=1), _x(3, 4, seed=2)]
+    check_layer(
+        lambda: layers.Lambda(weighted_sum, arguments={"weight": 0.25}),
+        inputs,
+        make_keras=lambda: keras3.layers.Lambda(lambda t: t[0] * 0.25 + t[1]),
+        reference=lambda xs, w, training: xs[0] * 0.25 + xs[1],
+        from_config=lambda config: layers.Lambda.from_config({**config, "function": weighted_sum}),
+    )

@@ -95,3 +95,71 @@ def test_dropout_has_no_weights_but_a_seed_state():
     before = as_numpy(layer.non_trainable_variables[0])
     layer(np.ones((2, 2), "float32"), training=True)
     assert not np.array_equal(as_numpy(layer.non_trainable_variables[0]), before)
+
+
+# ------------------------------------------------------------ SpatialDropout
+SPATIAL = {
+    "SpatialDropout1D": ((4, 5, 6), {}),
+    "SpatialDropout2D": ((2, 3, 4, 5), {"data_format": "channels_last"}),
+    "SpatialDropout3D": ((2, 3, 3, 2, 4), {"data_format": "channels_first"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPATIAL))
+def test_spatial_dropout_is_identity_at_inference(keras3, name):
+    shape, kwargs = SPATIAL[name]
+    keys = ("rate", "seed") + (("data_format",) if kwargs else ())
+    layer = check_layer(
+        lambda: getattr(layers, name)(0.4, seed=3, **kwargs),
+        np.random.default_rng(0).normal(size=shape).astype("float32"),
+        make_keras=lambda: getattr(keras3.layers, name)(0.4, seed=3, **kwargs),
+        reference=lambda x, w, training: x,
+        check_training=False,  # random: checked below
+        keras_config_keys=keys,
+    )
+    assert "noise_shape" not in layer.get_config()
+    assert ("data_format" in layer.get_config()) == (name != "SpatialDropout1D")
+
+
+@pytest.mark.parametrize(
+    "name, shape, data_format, channel_axis",
+    [
+        ("SpatialDropout1D", (64, 10, 16), None, 2),
+        ("SpatialDropout2D", (32, 5, 6, 16), "channels_last", 3),
+        ("SpatialDropout2D", (32, 16, 5, 6), "channels_first", 1),
+        ("SpatialDropout3D", (16, 3, 4, 5, 16), "channels_last", 4),
+        ("SpatialDropout3D", (16, 16, 3, 4, 5), "channels_first", 1),
+    ],
+)
+def test_spatial_dropout_drops_whole_channels(name, shape, data_format, channel_axis):
+    rate = 0.3
+    kwargs = {} if data_format is None else {"data_format": data_format}
+    out = as_numpy(getattr(layers, name)(rate, seed=5, **kwargs)(np.ones(shape, "float32"), training=True))
+    np.testing.assert_allclose(np.unique(out), [0.0, 1.0 / (1.0 - rate)], rtol=1e-6)
+    # One decision per (sample, channel): every position of a channel agrees.
+    moved = np.moveaxis(out, channel_axis, 1).reshape(shape[0], shape[channel_axis], -1)
+    np.testing.assert_array_equal(moved, np.broadcast_to(moved[:, :, :1], moved.shape))
+    per_channel = moved[:, :, 0] == 0
+    assert per_channel.mean() == pytest.approx(rate, abs=0.1)  # 512-1024 channel draws
+    assert len({row.tobytes() for row in per_channel}) > 1  # not the same channels in every sample
+
+
+def test_spatial_dropout_default_data_format_and_wrong_rank():
+    assert layers.SpatialDropout2D(0.5).get_config()["data_format"] == "channels_last"
+    with pytest.raises(ValueError, match=r'"spatial_dropout2d_1".*4 dimensions.*\(2, 3, 4\)'):
+        layers.SpatialDropout2D(0.5)(np.zeros((2, 3, 4), "float32"), training=True)
+    with pytest.raises(ValueError, match='"spatial_dropout1d".*rate'):
+        layers.SpatialDropout1D(1.5)
+
+
+def test_spatial_dropout_in_a_jitted_fit_draws_new_channel_masks():
+    layer = layers.SpatialDropout1D(0.5, seed=1)
+    model = lamina.Sequential([lamina.Input((4, 3)), layer, layers.Flatten(), layers.Dense(1)])
+    model.compile("sgd", "mse", steps_per_execution=2)
+    before = as_numpy(layer.non_trainable_variables[0])
+    x = np.ones((8, 4, 3), "float32")
+    model.fit(x, np.zeros((8, 1), "float32"), batch_size=2, verbose=0)
+    after = as_numpy(layer.non_trainable_variables[0])
+    assert not np.array_equal(before, after)  # the seed state moved on inside the compiled steps
+    masks = [as_numpy(layer(x, training=True)) for _ in range(2)]
+    assert not np.array_equal(masks[0], masks[1])

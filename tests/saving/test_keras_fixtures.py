@@ -12,9 +12,8 @@ import lamina
 from lamina.ops import convert_to_numpy
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "shared" / "fixtures"
-LSTM_PENDING = pytest.mark.xfail(strict=True, reason="LSTM lands with issue 4")
 CASES = [
-    pytest.param(version, name, marks=[LSTM_PENDING] if name == "lstm" else [], id=f"{version}-{name}")
+    pytest.param(version, name, id=f"{version}-{name}")
     for version in ("keras2", "keras3")
     for name in ("mlp", "cnn", "functional", "lstm")
 ]

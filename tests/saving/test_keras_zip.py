@@ -17,7 +17,6 @@ from lamina.ops import convert_to_numpy
 from lamina.saving import keras_zip
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "keras3"
-LSTM_PENDING = pytest.mark.xfail(strict=True, reason="LSTM lands with issue 4")
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-6}
 
 
@@ -40,9 +39,7 @@ def _load_quietly(path, expect_warning: bool):
 
 
 # ------------------------------------------------------------ Keras 3's fixtures
-@pytest.mark.parametrize(
-    "name", ["mlp", "cnn", "functional", pytest.param("lstm", marks=LSTM_PENDING)], ids=str
-)  # fmt: skip
+@pytest.mark.parametrize("name", ["mlp", "cnn", "functional", "lstm"], ids=str)
 def test_keras3_fixture_loads_and_predicts_as_keras(name):
     # The fixtures' compile_config names no optimizer: Keras 3 then compiles with RMSprop, and so does lamina.
     model = _load_quietly(FIXTURES / f"{name}.keras", expect_warning=name in ("mlp", "cnn"))

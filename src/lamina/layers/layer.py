@@ -83,6 +83,7 @@ class Layer:
         object.__setattr__(self, "_trainable_variables", [])
         object.__setattr__(self, "_non_trainable_variables", [])
         object.__setattr__(self, "_seed_generators", [])
+        object.__setattr__(self, "_state_variables", [])  # carried state that is not a weight (stateful RNNs)
         self._inbound_nodes = []
         self._losses = []
         self.built = False
@@ -97,7 +98,9 @@ class Layer:
         self._batch_input_shape = self._read_input_shape_kwargs(kwargs)
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s): {sorted(kwargs)}.")
-        self._call_has_training = "training" in inspect.signature(self.call).parameters
+        call_parameters = inspect.signature(self.call).parameters
+        self._call_has_training = "training" in call_parameters
+        self._call_has_mask = "mask" in call_parameters  # models pass such a layer its input's mask
 
     def _read_input_shape_kwargs(self, kwargs):
         batch_size = kwargs.pop("batch_size", None)
@@ -174,7 +177,7 @@ class Layer:
         Example:
             >>> self.kernel = self.add_weight(name="kernel", shape=(3, 4), initializer="glorot_uniform")
         """
-        from lamina import initializers, regularizers
+        from lamina import constraints, initializers, regularizers
 
         if name is not None and not isinstance(name, str):
             # Keras 3's order is (shape, initializer, ...): the second positional is the initializer.
@@ -198,7 +201,7 @@ class Layer:
         variable = Variable(init, shape=shape, dtype=dtype, trainable=trainable, name=name or "variable")
         variable.path = f"{self.name}/{variable.name}"
         variable.regularizer = regularizers.get(regularizer)
-        variable.constraint = constraint
+        variable.constraint = constraints.get(constraint)  # names and Keras config dicts too
         (self._trainable_variables if trainable else self._non_trainable_variables).append(variable)
         return variable
 
@@ -243,9 +246,14 @@ class Layer:
 
     @property
     def non_trainable_variables(self) -> list:
-        """Non-trainable weights plus the random-seed state of layers like Dropout."""
-        seeds = [g.state for layer in self._flatten_layers() for g in layer._seed_generators]
-        return self.non_trainable_weights + seeds
+        """Non-trainable weights plus state that is not a weight: Dropout's seeds, stateful RNNs' states.
+
+        The JAX trainer threads all of these through its jitted step; only the weights are saved.
+        """
+        flat = self._flatten_layers()
+        seeds = [g.state for layer in flat for g in layer._seed_generators]
+        states = [v for layer in flat for v in layer._state_variables]
+        return self.non_trainable_weights + seeds + states
 
     @property
     def variables(self) -> list:
@@ -324,6 +332,20 @@ class Layer:
     def call(self, inputs, *args, **kwargs):
         """The computation; subclasses override it."""
         return inputs
+
+    # ---------------------------------------------------------------- masking
+    def compute_mask(self, inputs, mask=None):
+        """The mask of this layer's output, given its input and the input's mask (None: no mask).
+
+        A layer with `supports_masking = True` passes its input's mask on; any other
+        layer drops it. Models call this while they run (masks travel beside the
+        tensors, not on them), and a layer whose `call` takes a `mask` argument is given
+        its input's mask.
+
+        Example:
+            >>> Embedding(10, 4, mask_zero=True).compute_mask(np.array([[3, 0]]))  # [[True, False]]
+        """
+        return mask if self.supports_masking else None
 
     def compute_output_shape(self, input_shape):
         """The output shape for `input_shape`, found by running `call` symbolically."""

@@ -7,6 +7,8 @@ import numpy as np
 from lamina.backend import KerasTensor, engine
 from lamina.backend.common import is_float_dtype, standardize_dtype
 from lamina.layers.core.input_layer import InputLayer
+from lamina.layers.layer import _call_context
+from lamina.layers.masking_flow import call_with_mask, makes_masks, masks_for_outputs, no_mask
 from lamina.models.model import Model
 from lamina.utils import nest
 
@@ -95,6 +97,8 @@ class Functional(Model):
                 layers.append(layer)
         object.__setattr__(self, "_layers", layers)
         self._nodes = [n for n in nodes if not isinstance(n.layer, InputLayer)]
+        # Layers that may start a mask (Embedding(mask_zero=True), Masking): with none, the graph runs mask-free.
+        self._mask_makers = {id(n.layer) for n in self._nodes if makes_masks(n.layer)}
 
     # ------------------------------------------------------------- structure
     @property
@@ -177,25 +181,56 @@ class Functional(Model):
         flat = self._flat_inputs(inputs)
         self._check_input_shapes(flat)
 
-    def call(self, inputs, training=None):
-        values = {}
+    def call(self, inputs, training=None, mask=None):
+        outputs, output_masks = self._run_graph(inputs, mask)
+        if _call_context().depth > 1 and not no_mask(output_masks):
+            # A layer of another model: compute_mask reads this back at once, so the graph runs once.
+            object.__setattr__(self, "_pending_output_masks", output_masks)
+        return outputs
+
+    def _run_graph(self, inputs, input_masks=None):
+        """(outputs, output masks): every node in order, masks carried beside the tensors."""
+        values, masks = {}, {}
         for tensor, value in zip(self._input_tensors, self._flat_inputs(inputs)):
             values[id(tensor)] = value
+        if not no_mask(input_masks):
+            for tensor, value in zip(self._input_tensors, nest.flatten(input_masks)):
+                if value is not None:
+                    masks[id(tensor)] = value
 
         def lookup(item):
             return values[id(item)] if isinstance(item, KerasTensor) else item
 
+        def mask_of(item):
+            return masks.get(id(item)) if isinstance(item, KerasTensor) else None
+
         for node in self._nodes:
             args = nest.map_structure(lookup, node.args)
             kwargs = nest.map_structure(lookup, node.kwargs)
+            with_masks = bool(masks) or id(node.layer) in self._mask_makers
+            in_mask = nest.map_structure(mask_of, node.args[0]) if with_masks and node.args else None
             if node.device is None:
-                outputs = node.layer(*args, **kwargs)
+                outputs, out_mask = _call_node(node, args, kwargs, with_masks, in_mask)
             else:
                 with engine.core.device_scope(node.device):
-                    outputs = node.layer(*args, **kwargs)
+                    outputs, out_mask = _call_node(node, args, kwargs, with_masks, in_mask)
             for tensor, value in zip(node.output_tensors, nest.flatten(outputs)):
                 values[id(tensor)] = value
-        return nest.map_structure(lookup, self._outputs_struct)
+            if out_mask is not None:
+                for tensor, value in zip(node.output_tensors, masks_for_outputs(out_mask, len(node.output_tensors))):
+                    if value is not None:
+                        masks[id(tensor)] = value
+        output_masks = nest.map_structure(mask_of, self._outputs_struct) if masks else None
+        return nest.map_structure(lookup, self._outputs_struct), output_masks
+
+    def compute_mask(self, inputs, mask=None):
+        """The masks of the model's outputs (None where an output has none)."""
+        pending = self.__dict__.pop("_pending_output_masks", None)
+        if pending is not None:
+            return pending
+        if no_mask(mask) and not self._mask_makers:
+            return None
+        return self._run_graph(inputs, mask)[1]
 
     def get_config(self) -> dict:
         """The Keras 2 functional config: layers with their inbound nodes, input and output references.
@@ -238,6 +273,13 @@ class Functional(Model):
         from lamina.saving.model_config import functional_from_config
 
         return functional_from_config(cls, config, custom_objects)
+
+
+def _call_node(node, args, kwargs, with_masks: bool, in_mask):
+    """(outputs, output mask) of one node's layer call; the mask machinery only where masks may exist."""
+    if with_masks:
+        return call_with_mask(node.layer, args, kwargs, in_mask)
+    return node.layer(*args, **kwargs), None
 
 
 def _default_name() -> str:

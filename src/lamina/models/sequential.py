@@ -5,7 +5,8 @@ from __future__ import annotations
 from lamina.backend import KerasTensor, engine
 from lamina.backend.common import is_float_dtype, standardize_dtype, unique_name
 from lamina.layers.core.input_layer import InputLayer
-from lamina.layers.layer import Layer, structure_changed
+from lamina.layers.layer import Layer, _call_context, structure_changed
+from lamina.layers.masking_flow import call_with_mask, makes_masks, no_mask
 from lamina.models.model import Model
 
 
@@ -161,13 +162,30 @@ class Sequential(Model):
             return engine.core.cast(tensor, want)  # e.g. integer pixels into a float model
         return tensor
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         if not self._layers:
             raise ValueError(f'Sequential model "{self.name}" has no layers to call.')
         outputs = inputs
         for layer in self._layers:
-            outputs = layer(outputs)
+            if mask is None and not makes_masks(layer):
+                outputs = layer(outputs)  # the usual case: no mask anywhere
+            else:
+                outputs, mask = call_with_mask(layer, (outputs,), {}, mask)
+        if mask is not None and _call_context().depth > 1:
+            # A layer of another model: compute_mask reads this back at once (masking_flow.call_with_mask).
+            object.__setattr__(self, "_pending_output_mask", mask)
         return outputs
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the model's output (None when it has none)."""
+        pending = self.__dict__.pop("_pending_output_mask", None)
+        if pending is not None or (no_mask(mask) and not any(makes_masks(layer) for layer in self._layers)):
+            return pending
+        mask = None if no_mask(mask) else mask
+        outputs = inputs
+        for layer in self._layers:
+            outputs, mask = call_with_mask(layer, (outputs,), {}, mask)
+        return mask
 
     def get_config(self) -> dict:
         """Keras 2's Sequential config: a name and a list of layer configs, the InputLayer first when built.

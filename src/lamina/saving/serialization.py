@@ -165,14 +165,14 @@ def _unknown(kind: str, name: str, module_objects: dict) -> str:
 
 
 def _module_objects(key: str) -> tuple[str, dict]:
-    from lamina import regularizers
+    from lamina import constraints, regularizers
     from lamina.initializers import initializers as init_module
 
     if key.endswith("_initializer"):
         return "initializer", dict(init_module._BY_NAME)
     if key.endswith("_regularizer"):
         return "regularizer", dict(regularizers._BY_NAME)
-    return "constraint", {}
+    return "constraint", dict(constraints._BY_NAME)
 
 
 def _activation(value, custom_objects):

@@ -8,7 +8,7 @@ from lamina.backend.common import Variable, standardize_dtype
 
 __all__ = [
     "abs", "add", "all", "any", "arange", "argmax", "argmin", "broadcast_to", "clip", "concatenate",
-    "cos", "cumsum", "divide", "einsum", "equal", "exp", "expand_dims", "floor", "full", "full_like",
+    "cos", "cumsum", "divide", "einsum", "equal", "exp", "expand_dims", "flip", "floor", "full", "full_like",
     "greater", "greater_equal", "isfinite", "isnan", "less", "less_equal", "log", "log1p",
     "logical_and", "logical_not", "logical_or", "matmul", "max", "maximum", "mean", "min", "minimum",
     "moveaxis", "multiply", "negative", "not_equal", "ones", "ones_like", "pad", "power", "prod",
@@ -92,6 +92,10 @@ def exp(x):
 
 def expand_dims(x, axis):
     return jnp.expand_dims(_v(x), axis)
+
+
+def flip(x, axis=None):
+    return jnp.flip(_v(x), axis=axis)
 
 
 def floor(x):

@@ -12,7 +12,7 @@ from lamina.backend.torch.core import convert_to_tensor, current_device, torch_d
 
 __all__ = [
     "abs", "add", "all", "any", "arange", "argmax", "argmin", "broadcast_to", "clip", "concatenate",
-    "cos", "cumsum", "divide", "einsum", "equal", "exp", "expand_dims", "floor", "full", "full_like",
+    "cos", "cumsum", "divide", "einsum", "equal", "exp", "expand_dims", "flip", "floor", "full", "full_like",
     "greater", "greater_equal", "isfinite", "isnan", "less", "less_equal", "log", "log1p",
     "logical_and", "logical_not", "logical_or", "matmul", "max", "maximum", "mean", "min", "minimum",
     "moveaxis", "multiply", "negative", "not_equal", "ones", "ones_like", "pad", "power", "prod",
@@ -221,6 +221,13 @@ def expand_dims(x, axis):
     for dim in sorted(d % rank for d in axes):
         x = torch.unsqueeze(x, dim)
     return x
+
+
+def flip(x, axis=None):
+    x = _t(x)
+    if axis is None:
+        return torch.flip(x, tuple(range(x.dim())))
+    return torch.flip(x, tuple(axis) if isinstance(axis, (list, tuple)) else (axis,))
 
 
 def floor(x):

@@ -1,4 +1,4 @@
-"""The convolution layers' shared base: kernel (spatial..., in/groups, filters) and bias."""
+"""Convolution: Conv1D, Conv2D, Conv3D, their shared base, and the argument checks every conv layer uses."""
 
 from __future__ import annotations
 
@@ -8,21 +8,83 @@ from lamina.layers.layer import Layer
 from lamina.saving.serialization import serialize_object
 
 
-def normalize_tuple(value, rank: int, name: str, layer_name: str) -> tuple:
-    """An int or a sequence of `rank` ints as a tuple, or a clear error."""
-    if isinstance(value, int):
-        return (value,) * rank
-    try:
-        out = tuple(int(v) for v in value)
-    except TypeError:
-        raise ValueError(f'Layer "{layer_name}": {name} must be an int or {rank} ints, got {value!r}.') from None
-    if len(out) != rank:
-        raise ValueError(f'Layer "{layer_name}": {name} must be an int or {rank} ints, got {value!r}.')
+def normalize_tuple(value, rank: int, name: str, layer_name: str, allow_zero: bool = False) -> tuple:
+    """An int or a sequence of `rank` ints as a tuple of positive ints (or non-negative), or a clear error.
+
+    Example:
+        >>> normalize_tuple(3, 2, "kernel_size", "conv2d")
+        (3, 3)
+    """
+    expected = f"an int or {rank} ints {'>= 0' if allow_zero else '> 0'}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        out = (value,) * rank
+    else:
+        try:
+            out = tuple(int(v) for v in value)
+        except (TypeError, ValueError):
+            raise ValueError(f'Layer "{layer_name}": {name} must be {expected}, got {value!r}.') from None
+    if len(out) != rank or any(v < 0 or (v == 0 and not allow_zero) for v in out):
+        raise ValueError(f'Layer "{layer_name}": {name} must be {expected}, got {value!r}.')
     return out
 
 
+def normalize_padding(value, layer_name: str, allowed=("valid", "same")) -> str:
+    """`padding` in lower case, checked against the modes this layer supports."""
+    padding = str(value).lower()
+    if padding not in allowed:
+        choices = " or ".join(f'"{mode}"' for mode in allowed)
+        raise ValueError(f'Layer "{layer_name}": padding must be {choices}, got {value!r}.')
+    return padding
+
+
+def check_strides_and_dilation(strides: tuple, dilation_rate: tuple, layer_name: str) -> None:
+    """Keras refuses strides > 1 together with dilation_rate > 1 for (transposed) convolutions."""
+    if any(s > 1 for s in strides) and any(d > 1 for d in dilation_rate):
+        raise ValueError(
+            f'Layer "{layer_name}": strides > 1 cannot be combined with dilation_rate > 1, '
+            f"got strides={strides} and dilation_rate={dilation_rate}."
+        )
+
+
+def positive_int(value, name: str, layer_name: str) -> int:
+    """`value` as a positive int, or a ValueError naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value <= 0:
+        raise ValueError(f'Layer "{layer_name}": {name} must be a positive integer, got {value!r}.')
+    return int(value)
+
+
+def channel_axis(data_format: str) -> int:
+    return -1 if data_format == "channels_last" else 1
+
+
+def input_channels(layer, input_shape) -> int:
+    """The known channel count of `input_shape`, or a ValueError naming the layer."""
+    channels = input_shape[channel_axis(layer.data_format)]
+    if channels is None:
+        raise ValueError(
+            f'Layer "{layer.name}" needs a known number of input channels, got input shape {tuple(input_shape)}.'
+        )
+    return int(channels)
+
+
+def add_bias(outputs, bias, data_format: str):
+    """`outputs + bias` along the channel axis."""
+    if bias is None:
+        return outputs
+    if data_format == "channels_last":
+        return outputs + bias
+    return outputs + ops.reshape(bias, (1, -1) + (1,) * (outputs.ndim - 2))
+
+
 class BaseConv(Layer):
-    """N-D convolution; Conv2D sets rank 2."""
+    """N-D convolution with a kernel `(*kernel_size, input_channels // groups, filters)` and a bias `(filters,)`.
+
+    Subclasses set `rank`; Conv1D also accepts `padding="causal"`.
+
+    Example:
+        >>> Conv1D(4, 3, padding="causal")(np.ones((2, 10, 3))).shape
+        (2, 10, 4)
+    """
 
     rank = 2
 
@@ -47,16 +109,16 @@ class BaseConv(Layer):
     ):
         super().__init__(**kwargs)
         rank = self.rank
-        self.filters = int(filters)
+        self.filters = positive_int(filters, "filters", self.name)
         self.kernel_size = normalize_tuple(kernel_size, rank, "kernel_size", self.name)
         self.strides = normalize_tuple(strides, rank, "strides", self.name)
         self.dilation_rate = normalize_tuple(dilation_rate, rank, "dilation_rate", self.name)
-        self.padding = str(padding).lower()
-        if self.padding not in ("valid", "same"):
-            raise ValueError(f'Layer "{self.name}": padding must be "valid" or "same", got {padding!r}.')
+        check_strides_and_dilation(self.strides, self.dilation_rate, self.name)
+        modes = ("valid", "same", "causal") if rank == 1 else ("valid", "same")
+        self.padding = normalize_padding(padding, self.name, modes)
         self.data_format = config.standardize_data_format(data_format)
-        self.groups = int(groups)
-        if self.filters <= 0 or self.filters % self.groups:
+        self.groups = positive_int(groups, "groups", self.name)
+        if self.filters % self.groups:
             raise ValueError(
                 f'Layer "{self.name}": filters must be a positive multiple of groups, got {filters} and {groups}.'
             )
@@ -70,11 +132,8 @@ class BaseConv(Layer):
         self.bias_constraint = bias_constraint
         self.input_spec = InputSpec(ndim=rank + 2)
 
-    def _channel_axis(self) -> int:
-        return -1 if self.data_format == "channels_last" else 1
-
     def build(self, input_shape):
-        channels = input_shape[self._channel_axis()]
+        channels = input_shape[channel_axis(self.data_format)]
         if channels is None or channels % self.groups:
             raise ValueError(
                 f'Layer "{self.name}" needs a known number of input channels divisible by groups={self.groups}, '
@@ -96,25 +155,27 @@ class BaseConv(Layer):
                 regularizer=self.bias_regularizer,
                 constraint=self.bias_constraint,
             )
-        self.input_spec = InputSpec(ndim=self.rank + 2, axes={self._channel_axis(): channels})
+        self.input_spec = InputSpec(ndim=self.rank + 2, axes={channel_axis(self.data_format): channels})
         self.built = True
 
     def call(self, inputs):
+        padding = self.padding
+        if padding == "causal":
+            # Causal: pad only before the steps, so output t sees inputs up to t and no later.
+            steps_axis = 1 if self.data_format == "channels_last" else 2
+            widths = [(0, 0)] * 3
+            widths[steps_axis] = (self.dilation_rate[0] * (self.kernel_size[0] - 1), 0)
+            inputs, padding = ops.pad(inputs, widths), "valid"
         outputs = ops.conv(
             inputs,
             self.kernel,
             strides=self.strides,
-            padding=self.padding,
+            padding=padding,
             data_format=self.data_format,
             dilation_rate=self.dilation_rate,
             groups=self.groups,
         )
-        if self.bias is not None:
-            if self.data_format == "channels_last":
-                outputs = outputs + self.bias
-            else:
-                outputs = outputs + ops.reshape(self.bias, (1, self.filters) + (1,) * self.rank)
-        return self.activation(outputs)
+        return self.activation(add_bias(outputs, self.bias, self.data_format))
 
     def get_config(self) -> dict:
         return {
@@ -138,6 +199,17 @@ class BaseConv(Layer):
         }
 
 
+class Conv1D(BaseConv):
+    """1-D convolution over sequences (channels_last: `(batch, steps, channels)`); `padding` may be "causal".
+
+    Example:
+        >>> Conv1D(8, 3, activation="relu")(np.ones((2, 10, 4))).shape
+        (2, 8, 8)
+    """
+
+    rank = 1
+
+
 class Conv2D(BaseConv):
     """2-D convolution over images (channels_last: `(batch, rows, cols, channels)`).
 
@@ -147,3 +219,14 @@ class Conv2D(BaseConv):
     """
 
     rank = 2
+
+
+class Conv3D(BaseConv):
+    """3-D convolution over volumes (channels_last: `(batch, depth, rows, cols, channels)`).
+
+    Example:
+        >>> Conv3D(4, 3)(np.ones((1, 5, 5, 5, 2))).shape
+        (1, 3, 3, 3, 4)
+    """
+
+    rank = 3

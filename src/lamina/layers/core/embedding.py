@@ -13,12 +13,14 @@ class Embedding(Layer):
     Args:
         input_dim: vocabulary size. output_dim: vector size.
         embeddings_initializer: default 'uniform' (RandomUniform(-0.05, 0.05)).
-        mask_zero: accepted; masking arrives with the recurrent layers.
+        mask_zero: whether index 0 is padding: the output then carries a mask (False
+            where the index is 0) that models pass on to later layers, such as LSTM.
         input_length: Keras 2's fixed sequence length (sets the input shape).
 
     Example:
         >>> Embedding(100, 8)(np.array([[1, 2, 3]])).shape
         (1, 3, 8)
+        >>> Embedding(100, 8, mask_zero=True).compute_mask(np.array([[5, 0]]))  # [[True, False]]
     """
 
     def __init__(
@@ -41,6 +43,7 @@ class Embedding(Layer):
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = embeddings_constraint
         self.mask_zero = bool(mask_zero)
+        self.supports_masking = self.mask_zero
 
     def build(self, input_shape):
         self.embeddings = self.add_weight(
@@ -56,6 +59,12 @@ class Embedding(Layer):
         if ops.dtype_of(inputs) not in ("int32", "int64"):
             inputs = ops.cast(inputs, "int32")
         return ops.take(self.embeddings, inputs, axis=0)
+
+    def compute_mask(self, inputs, mask=None):
+        """With `mask_zero=True`, True where the index is not 0; else None."""
+        if not self.mask_zero:
+            return None
+        return ops.not_equal(ops.convert_to_tensor(inputs), 0)
 
     def get_config(self) -> dict:
         return {

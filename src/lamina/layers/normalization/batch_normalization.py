@@ -2,21 +2,60 @@
 
 from __future__ import annotations
 
-from lamina import initializers, ops, regularizers
+from lamina import constraints, initializers, ops, regularizers
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 from lamina.saving.serialization import serialize_object
+
+# Keras 2 options that only pick an implementation (no effect on the numbers) and are accepted with any value.
+_IGNORED = ("fused",)
+# Keras 2/3 options lamina does not implement: accepted only at the value that turns them off.
+_UNSUPPORTED_UNLESS_OFF = {"renorm": False, "virtual_batch_size": None, "adjustment": None}
+_MASK_EPSILON = 1e-7  # keeps an all-masked batch from dividing by zero (Keras's backend epsilon)
+
+
+def _normalize_axes(layer_name: str, axis) -> tuple | int:
+    """`axis` as Keras 2 and 3 write it (an int, or a list of ints) -> an int or a tuple of several ints."""
+    axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    if not axes or not all(isinstance(a, int) and not isinstance(a, bool) for a in axes):
+        raise TypeError(f'Layer "{layer_name}": axis must be an int or a list of ints, got {axis!r}.')
+    if len(set(axes)) != len(axes):
+        raise ValueError(f'Layer "{layer_name}": axis has repeated entries: {axis!r}.')
+    return axes[0] if len(axes) == 1 else tuple(axes)
 
 
 class BatchNormalization(Layer):
     """Normalizes each feature along `axis`: `gamma * (x - mean) / sqrt(var + epsilon) + beta`.
 
-    In training, mean and var are the batch's, and `moving_mean`/`moving_variance`
-    move towards them by `1 - momentum`. In inference, and whenever the layer
-    is frozen (`trainable=False`), the moving statistics are used and not updated.
+    In training, mean and var are the batch's (biased variance), and `moving_mean`/`moving_variance`
+    move towards them: `moving = moving * momentum + batch * (1 - momentum)`. In inference, and
+    whenever the layer is frozen (`trainable=False`, as when fine-tuning in Keras), the moving
+    statistics are used and not updated, whatever `training` says.
+
+    Args:
+        axis: the feature axis (-1 for channels_last, 1 for channels_first). Keras 2's list form
+            is accepted; a list of several axes normalizes over the others, with weights shaped
+            like the input with 1 on the other axes (as tf.keras stores them).
+        momentum: how slowly the moving statistics follow the batches.
+        epsilon: added to the variance before the square root.
+        center, scale: whether to learn `beta` / `gamma`.
+        beta_initializer, gamma_initializer, moving_mean_initializer, moving_variance_initializer,
+        beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: for the weights.
+        synchronized: Keras 3's cross-replica flag; with one replica it changes nothing.
+
+    Batch renormalization (`renorm=True`), `virtual_batch_size` and `adjustment` are not supported
+    and raise a ValueError; their "off" values (as Keras 2 configs write them) are accepted.
+
+    Call arguments:
+        inputs: the input tensor.
+        training: batch statistics (True) or moving statistics (False or None outside `fit`).
+        mask: optional boolean `(batch, ...)` mask with one axis less than `inputs`; masked
+            positions do not count towards the batch statistics.
 
     Example:
-        >>> BatchNormalization()(np.random.rand(8, 3), training=True)
+        >>> bn = BatchNormalization(momentum=0.9)
+        >>> bn(np.random.rand(8, 3).astype("float32"), training=True).shape
+        (8, 3)
     """
 
     def __init__(
@@ -34,29 +73,52 @@ class BatchNormalization(Layer):
         gamma_regularizer=None,
         beta_constraint=None,
         gamma_constraint=None,
+        synchronized=False,
         **kwargs,
     ):
-        for unused in ("renorm", "renorm_clipping", "renorm_momentum", "fused", "virtual_batch_size", "adjustment"):
-            kwargs.pop(unused, None)  # Keras 2 options with no effect here.
+        options = {key: kwargs.pop(key) for key in (*_IGNORED, *_UNSUPPORTED_UNLESS_OFF) if key in kwargs}
+        kwargs.pop("renorm_clipping", None)  # only read when renorm=True, which is refused below
+        kwargs.pop("renorm_momentum", None)
         super().__init__(**kwargs)
-        self.axis = int(axis[0] if isinstance(axis, (list, tuple)) else axis)
+        for key, off in _UNSUPPORTED_UNLESS_OFF.items():
+            if key in options and options[key] != off:
+                raise ValueError(
+                    f'Layer "{self.name}": {key}={options[key]!r} is not supported by lamina\'s BatchNormalization '
+                    f"(only {key}={off!r})."
+                )
+        self.axis = _normalize_axes(self.name, axis)
         self.momentum, self.epsilon = float(momentum), float(epsilon)
+        if not 0.0 <= self.momentum <= 1.0:
+            raise ValueError(f'Layer "{self.name}": momentum must be in [0, 1], got {momentum!r}.')
+        if self.epsilon < 0.0:
+            raise ValueError(f'Layer "{self.name}": epsilon must be >= 0, got {epsilon!r}.')
         self.center, self.scale = bool(center), bool(scale)
+        self.synchronized = bool(synchronized)
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+        self.supports_masking = True
+
+    def _axes(self, rank: int) -> tuple:
+        axes = self.axis if isinstance(self.axis, tuple) else (self.axis,)
+        for a in axes:
+            if not -rank <= a < rank:
+                raise ValueError(f'Layer "{self.name}": axis {a} is out of range for an input of rank {rank}.')
+        return tuple(sorted(a % rank for a in axes))
 
     def build(self, input_shape):
         rank = len(input_shape)
-        axis = self.axis % rank
-        size = input_shape[axis]
-        if size is None:
+        axes = self._axes(rank)
+        sizes = {a: input_shape[a] for a in axes}
+        if any(size is None for size in sizes.values()):
             raise ValueError(f'Layer "{self.name}" needs a known size on axis {self.axis}, got shape {input_shape}.')
-        shape = (size,)
+        # One axis: vectors. Several axes: full-rank weights with 1 elsewhere, as tf.keras stores them.
+        shape = (sizes[axes[0]],) if len(axes) == 1 else tuple(sizes.get(i, 1) for i in range(rank))
         self.gamma = self.beta = None
         if self.scale:
             self.gamma = self.add_weight(
@@ -74,14 +136,33 @@ class BatchNormalization(Layer):
         self.moving_variance = self.add_weight(
             name="moving_variance", shape=shape, initializer=self.moving_variance_initializer, trainable=False
         )
-        self._reduction_axes = tuple(i for i in range(rank) if i != axis)
-        self._broadcast = tuple(size if i == axis else 1 for i in range(rank))
-        self.input_spec = InputSpec(ndim=rank, axes={axis: size})
+        self._reduction_axes = tuple(i for i in range(rank) if i not in axes)
+        self._broadcast = tuple(sizes.get(i, 1) for i in range(rank))
+        self.input_spec = InputSpec(ndim=rank, axes=sizes)
         self.built = True
 
-    def call(self, inputs, training=None):
+    def _moments(self, inputs, mask):
+        """Batch mean and variance over the reduction axes, shaped like the weights."""
+        keep = len(self._broadcast) == len(self.moving_mean.shape)  # several axes: full-rank statistics
+        if mask is None:
+            return ops.moments(inputs, self._reduction_axes, keepdims=keep)
+        mask = ops.convert_to_tensor(mask)
+        if len(mask.shape) != len(inputs.shape) - 1:
+            raise ValueError(
+                f'Layer "{self.name}": the mask must have one axis less than the inputs, got mask shape '
+                f"{tuple(mask.shape)} for inputs of shape {tuple(inputs.shape)}."
+            )
+        weights = ops.broadcast_to(ops.expand_dims(ops.cast(mask, inputs.dtype), -1), tuple(inputs.shape))
+        count = ops.sum(weights, self._reduction_axes, keepdims=True) + _MASK_EPSILON
+        mean = ops.sum(inputs * weights, self._reduction_axes, keepdims=True) / count
+        variance = ops.sum(ops.square(inputs - mean) * weights, self._reduction_axes, keepdims=True) / count
+        if not keep:
+            mean, variance = ops.reshape(mean, (-1,)), ops.reshape(variance, (-1,))
+        return mean, variance
+
+    def call(self, inputs, training=None, mask=None):
         if training and self.trainable:
-            mean, variance = ops.moments(inputs, self._reduction_axes)
+            mean, variance = self._moments(inputs, mask)
             m = self.momentum
             self.moving_mean.assign(self.moving_mean * m + mean * (1.0 - m))
             self.moving_variance.assign(self.moving_variance * m + variance * (1.0 - m))
@@ -96,9 +177,9 @@ class BatchNormalization(Layer):
         return inputs * ops.reshape(inv, self._broadcast) + ops.reshape(offset, self._broadcast)
 
     def get_config(self) -> dict:
-        return {
+        config = {
             **super().get_config(),
-            "axis": self.axis,
+            "axis": list(self.axis) if isinstance(self.axis, tuple) else self.axis,
             "momentum": self.momentum,
             "epsilon": self.epsilon,
             "center": self.center,
@@ -112,3 +193,6 @@ class BatchNormalization(Layer):
             "beta_constraint": serialize_object(self.beta_constraint),
             "gamma_constraint": serialize_object(self.gamma_constraint),
         }
+        if self.synchronized:
+            config["synchronized"] = True  # written only when on: tf.keras 2 configs do not know the key
+        return config
