@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy_optimizers import numpy_trajectory
 
 import lamina
 from lamina import optimizers
@@ -11,85 +12,6 @@ from lamina.backend import Variable
 
 STEPS = 6
 SHAPES = [(3,), (2, 2)]  # two variables, so global_clipnorm has something to be global over
-
-
-# ---------------------------------------------------------------- NumPy update rules
-def np_clip(grads, clipnorm=None, clipvalue=None, global_clipnorm=None):
-    if clipvalue is not None:
-        return [np.clip(g, -clipvalue, clipvalue) for g in grads]
-    if clipnorm is not None:
-        return [g * min(1.0, clipnorm / np.sqrt(np.sum(g**2))) for g in grads]
-    if global_clipnorm is not None:
-        norm = np.sqrt(sum(np.sum(g**2) for g in grads))
-        return [g * min(1.0, global_clipnorm / norm) for g in grads]
-    return grads
-
-
-class NumpySGD:
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
-        self.lr, self.momentum, self.nesterov = learning_rate, momentum, nesterov
-
-    def step(self, index, g, w, state):
-        if not self.momentum:
-            return w - self.lr * g
-        m = state.setdefault(index, np.zeros_like(w))
-        m = self.momentum * m - self.lr * g
-        state[index] = m
-        return w + (self.momentum * m - self.lr * g if self.nesterov else m)
-
-
-class NumpyRMSprop:
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False):
-        self.lr, self.rho, self.momentum, self.epsilon, self.centered = learning_rate, rho, momentum, epsilon, centered
-
-    def step(self, index, g, w, state):
-        v, avg, mom = state.get(index, (np.zeros_like(w), np.zeros_like(w), np.zeros_like(w)))
-        v = self.rho * v + (1 - self.rho) * g**2
-        denominator = v + self.epsilon  # epsilon inside the square root
-        if self.centered:
-            avg = self.rho * avg + (1 - self.rho) * g
-            denominator = denominator - avg**2
-        increment = self.lr * g / np.sqrt(denominator)
-        if self.momentum:
-            mom = self.momentum * mom + increment
-            increment = mom
-        state[index] = (v, avg, mom)
-        return w - increment
-
-
-class NumpyAdam:
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False):
-        self.lr, self.b1, self.b2, self.epsilon, self.amsgrad = learning_rate, beta_1, beta_2, epsilon, amsgrad
-
-    def step(self, index, g, w, state):
-        t = state["t"] + 1
-        m, v, v_hat = state.get(index, (np.zeros_like(w), np.zeros_like(w), np.zeros_like(w)))
-        m = self.b1 * m + (1 - self.b1) * g
-        v = self.b2 * v + (1 - self.b2) * g**2
-        v_hat = np.maximum(v_hat, v)
-        # Keras folds the bias correction into the step size and adds epsilon outside the root.
-        lr_t = self.lr * np.sqrt(1 - self.b2**t) / (1 - self.b1**t)
-        state[index] = (m, v, v_hat)
-        return w - lr_t * m / (np.sqrt(v_hat if self.amsgrad else v) + self.epsilon)
-
-
-NUMPY_RULES = {"SGD": NumpySGD, "RMSprop": NumpyRMSprop, "Adam": NumpyAdam}
-CLIP_KEYS = ("clipnorm", "clipvalue", "global_clipnorm")
-
-
-def numpy_trajectory(name, config, initial, grad_sequence):
-    """The variables after each step, by the rules above."""
-    clip = {k: config[k] for k in CLIP_KEYS if k in config}
-    rule = NUMPY_RULES[name](**{k: v for k, v in config.items() if k not in CLIP_KEYS})
-    weights = [w.astype(np.float64) for w in initial]
-    state = {"t": 0}
-    trajectory = []
-    for grads in grad_sequence:
-        grads = np_clip([g.astype(np.float64) for g in grads], **clip)
-        weights = [rule.step(i, g, w, state) for i, (g, w) in enumerate(zip(grads, weights))]
-        state["t"] += 1
-        trajectory.append(weights)
-    return trajectory
 
 
 # ---------------------------------------------------------------- the runs
@@ -137,6 +59,25 @@ CONFIGS = [
     ("Adam", {}),
     ("Adam", {"learning_rate": 0.05, "beta_1": 0.8, "beta_2": 0.95}),
     ("Adam", {"learning_rate": 0.05, "amsgrad": True}),
+    ("Adam", {"learning_rate": 0.05, "weight_decay": 0.1}),
+    ("AdamW", {}),
+    ("AdamW", {"learning_rate": 0.05, "weight_decay": 0.1, "amsgrad": True}),
+    ("Adagrad", {}),
+    ("Adagrad", {"learning_rate": 0.1, "initial_accumulator_value": 0.5, "epsilon": 1e-3}),
+    ("Adadelta", {}),
+    ("Adadelta", {"learning_rate": 1.0, "rho": 0.8}),
+    ("Adamax", {}),
+    ("Adamax", {"learning_rate": 0.05, "beta_1": 0.7, "beta_2": 0.9}),
+    ("Nadam", {}),
+    ("Nadam", {"learning_rate": 0.05, "beta_1": 0.8, "beta_2": 0.95}),
+    ("Ftrl", {}),
+    ("Ftrl", {"learning_rate": 0.2, "l1_regularization_strength": 0.01, "l2_regularization_strength": 0.05}),
+    ("Ftrl", {"learning_rate": 0.2, "learning_rate_power": -0.3, "l2_shrinkage_regularization_strength": 0.1}),
+    ("Ftrl", {"learning_rate": 0.2, "beta": 0.5, "initial_accumulator_value": 0.3}),
+    ("Lion", {}),
+    ("Lion", {"learning_rate": 0.05, "beta_1": 0.5, "beta_2": 0.9}),
+    ("SGD", {"learning_rate": 0.1, "momentum": 0.5, "weight_decay": 0.2}),
+    ("RMSprop", {"learning_rate": 0.01, "weight_decay": 0.2}),
 ]
 CLIPS = [{}, {"clipnorm": 1.0}, {"clipvalue": 0.5}, {"global_clipnorm": 1.5}]
 
@@ -179,6 +120,24 @@ def test_at_most_one_clipping_option():
         ("SGD", {"learning_rate": 0.01, "momentum": 0.0, "nesterov": False}),
         ("RMSprop", {"learning_rate": 0.001, "rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False}),
         ("Adam", {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False}),
+        ("AdamW", {"learning_rate": 0.001, "weight_decay": 0.004, "beta_1": 0.9, "beta_2": 0.999, "amsgrad": False}),
+        ("Adagrad", {"learning_rate": 0.001, "initial_accumulator_value": 0.1, "epsilon": 1e-7}),
+        ("Adadelta", {"learning_rate": 0.001, "rho": 0.95, "epsilon": 1e-7}),
+        ("Adamax", {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}),
+        ("Nadam", {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}),
+        (
+            "Ftrl",
+            {
+                "learning_rate": 0.001,
+                "learning_rate_power": -0.5,
+                "initial_accumulator_value": 0.1,
+                "l1_regularization_strength": 0.0,
+                "l2_regularization_strength": 0.0,
+                "l2_shrinkage_regularization_strength": 0.0,
+                "beta": 0.0,
+            },
+        ),
+        ("Lion", {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.99}),
     ],
 )
 def test_keras_defaults(name, defaults, keras3):
@@ -195,7 +154,10 @@ def test_keras_defaults(name, defaults, keras3):
     assert optimizer.clipnorm is optimizer.clipvalue is optimizer.global_clipnorm is None
 
 
-@pytest.mark.parametrize("name", ["SGD", "RMSprop", "Adam"])
+ALL_NAMES = ["SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl", "Lion"]
+
+
+@pytest.mark.parametrize("name", ALL_NAMES)
 def test_lr_alias(name, rng):
     optimizer = getattr(optimizers, name)(lr=0.25)
     assert float(optimizer.learning_rate.numpy()) == pytest.approx(0.25)
@@ -256,6 +218,16 @@ def test_an_optimizer_is_bound_to_its_variables():
         ("adam", optimizers.Adam),
         ("Adam", optimizers.Adam),
         (optimizers.Adam, optimizers.Adam),
+        ("adamw", optimizers.AdamW),
+        ("AdamW", optimizers.AdamW),
+        ("adagrad", optimizers.Adagrad),
+        ("adadelta", optimizers.Adadelta),
+        ("adamax", optimizers.Adamax),
+        ("nadam", optimizers.Nadam),
+        ("Nadam", optimizers.Nadam),
+        ("ftrl", optimizers.Ftrl),
+        ("lion", optimizers.Lion),
+        ("Custom>Adagrad", optimizers.Adagrad),
     ],
 )
 def test_get_by_name_and_class(identifier, cls):
@@ -294,6 +266,9 @@ END_TO_END = [
     ("SGD", {"learning_rate": 0.05, "momentum": 0.9, "nesterov": True}, "mse", "regression"),
     ("RMSprop", {"learning_rate": 0.01, "momentum": 0.2}, "categorical_crossentropy", "one_hot"),
     ("Adam", {"learning_rate": 0.01, "amsgrad": True}, "sparse_categorical_crossentropy", "labels"),
+    ("Nadam", {"learning_rate": 0.01}, "categorical_crossentropy", "one_hot"),
+    ("AdamW", {"learning_rate": 0.01, "weight_decay": 0.05}, "mse", "regression"),
+    ("Adagrad", {"learning_rate": 0.1, "clipnorm": 0.5}, "sparse_categorical_crossentropy", "labels"),
 ]
 
 

@@ -1,214 +1,331 @@
-"""Loss functions and classes with Keras semantics (reduction "sum_over_batch_size")."""
+"""Loss classes with Keras names, defaults and configs, and the name lookup (`get`).
+
+Each class wraps one per-sample function (regression_losses, probabilistic_losses,
+hinge_losses) and reduces its values as `Loss` says.
+
+Example:
+    >>> loss = Huber(delta=2.0, reduction="sum")
+    >>> get("kld")  # a KLDivergence
+"""
 
 from __future__ import annotations
 
-import numpy as np
+from lamina import ops
+from lamina.losses.hinge_losses import categorical_hinge, hinge, squared_hinge
+from lamina.losses.loss import (
+    Loss,
+    LossFunctionWrapper,
+    float_pair,
+    match_ranks,
+    reduce_values,
+)
+from lamina.losses.probabilistic_losses import (
+    binary_crossentropy,
+    binary_focal_crossentropy,
+    categorical_crossentropy,
+    categorical_focal_crossentropy,
+    kl_divergence,
+    poisson,
+    sparse_categorical_crossentropy,
+)
+from lamina.losses.regression_losses import (
+    cosine_similarity,
+    huber,
+    log_cosh,
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    mean_squared_error,
+    mean_squared_logarithmic_error,
+)
 
-from lamina import config, ops
-
-
-def match_ranks(y_true, y_pred):
-    """Squeezes or expands a trailing axis of size 1 so both have the same rank (as Keras does).
-
-    A rank-1 side is expanded rather than the other squeezed, so targets of shape (N,)
-    against predictions of shape (N, 1) still give one value per sample, not a scalar.
-    """
-    if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
-        if y_pred.ndim == 1:
-            y_pred = ops.expand_dims(y_pred, -1)
-        else:
-            y_true = ops.squeeze(y_true, -1)
-    elif y_pred.ndim == y_true.ndim + 1 and y_pred.shape[-1] == 1:
-        if y_true.ndim == 1:
-            y_true = ops.expand_dims(y_true, -1)
-        else:
-            y_pred = ops.squeeze(y_pred, -1)
-    return y_true, y_pred
-
-
-def _float_pair(y_true, y_pred, loss_name):
-    """Targets cast to the predictions' dtype, ranks matched; a ValueError naming the loss if shapes disagree."""
-    y_pred = ops.convert_to_tensor(y_pred)
-    y_true = ops.cast(y_true, ops.dtype_of(y_pred))
-    y_true, y_pred = match_ranks(y_true, y_pred)
-    try:
-        np.broadcast_shapes(tuple(y_true.shape), tuple(y_pred.shape))
-    except ValueError:
-        raise ValueError(
-            f"{loss_name} expects targets of the predictions' shape {tuple(y_pred.shape)}, "
-            f"got targets of shape {tuple(y_true.shape)}."
-        ) from None
-    return y_true, y_pred
+# Re-exported: other modules import the helpers from here.
+__all__ = ["Loss", "LossFunctionWrapper", "float_pair", "match_ranks", "reduce_values"]
+_DEFAULT = "sum_over_batch_size"
 
 
-def mean_squared_error(y_true, y_pred):
-    """mean((y_true - y_pred)**2) over the last axis."""
-    y_true, y_pred = _float_pair(y_true, y_pred, "mean_squared_error")
-    return ops.mean(ops.square(y_true - y_pred), axis=-1)
+def _simple(class_name, fn, default_name, doc):
+    """A Loss class around `fn` with no options but reduction, name and dtype."""
+
+    class Simple(LossFunctionWrapper):
+        def __init__(self, reduction=_DEFAULT, name=default_name, dtype=None):
+            super().__init__(fn, reduction=reduction, name=name, dtype=dtype)
+
+    Simple.__name__ = Simple.__qualname__ = class_name
+    Simple.__doc__ = doc
+    return Simple
 
 
-def mean_absolute_error(y_true, y_pred):
-    """mean(|y_true - y_pred|) over the last axis."""
-    y_true, y_pred = _float_pair(y_true, y_pred, "mean_absolute_error")
-    return ops.mean(ops.abs(y_true - y_pred), axis=-1)
+MeanSquaredError = _simple(
+    "MeanSquaredError",
+    mean_squared_error,
+    "mean_squared_error",
+    "Mean of squared errors.\n\n    Example:\n        >>> MeanSquaredError()(np.zeros((2, 1)), np.ones((2, 1)))\n",
+)
+MeanAbsoluteError = _simple(
+    "MeanAbsoluteError",
+    mean_absolute_error,
+    "mean_absolute_error",
+    "Mean of absolute errors.\n\n    Example:\n        >>> MeanAbsoluteError(reduction='sum')(y_true, y_pred)\n",
+)
+MeanAbsolutePercentageError = _simple(
+    "MeanAbsolutePercentageError",
+    mean_absolute_percentage_error,
+    "mean_absolute_percentage_error",
+    "100 times the mean relative error.\n\n    Example:\n        >>> MeanAbsolutePercentageError()(y_true, y_pred)\n",
+)
+MeanSquaredLogarithmicError = _simple(
+    "MeanSquaredLogarithmicError",
+    mean_squared_logarithmic_error,
+    "mean_squared_logarithmic_error",
+    "Mean squared error of log(1 + x).\n\n    Example:\n        >>> MeanSquaredLogarithmicError()(y_true, y_pred)\n",
+)
+LogCosh = _simple(
+    "LogCosh",
+    log_cosh,
+    "log_cosh",
+    "Mean of log(cosh(error)).\n\n    Example:\n        >>> LogCosh()(y_true, y_pred)\n",
+)
+Hinge = _simple(
+    "Hinge",
+    hinge,
+    "hinge",
+    "Hinge loss with -1/1 (or 0/1) targets.\n\n    Example:\n        >>> Hinge()(y_true, y_pred)\n",
+)
+SquaredHinge = _simple(
+    "SquaredHinge",
+    squared_hinge,
+    "squared_hinge",
+    "Squared hinge loss with -1/1 (or 0/1) targets.\n\n    Example:\n        >>> SquaredHinge()(y_true, y_pred)\n",
+)
+CategoricalHinge = _simple(
+    "CategoricalHinge",
+    categorical_hinge,
+    "categorical_hinge",
+    "Hinge loss with one-hot targets.\n\n    Example:\n        >>> CategoricalHinge()(y_true, y_pred)\n",
+)
+KLDivergence = _simple(
+    "KLDivergence",
+    kl_divergence,
+    "kl_divergence",
+    "Kullback-Leibler divergence.\n\n    Example:\n        >>> KLDivergence()(y_true, y_pred)\n",
+)
+Poisson = _simple(
+    "Poisson",
+    poisson,
+    "poisson",
+    "Poisson loss: mean(y_pred - y_true * log(y_pred)).\n\n    Example:\n        >>> Poisson()(y_true, y_pred)\n",
+)
 
 
-def categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
-    """-sum(y_true * log(p)) with one-hot targets; p is y_pred normalized and clipped to [eps, 1-eps]."""
-    y_pred = ops.convert_to_tensor(y_pred)
-    y_true = ops.cast(y_true, ops.dtype_of(y_pred))
-    if tuple(y_true.shape) != tuple(y_pred.shape):
-        raise ValueError(
-            f"categorical_crossentropy expects one-hot targets of the predictions' shape {tuple(y_pred.shape)}, "
-            f"got targets of shape {tuple(y_true.shape)}. For integer class labels use "
-            "sparse_categorical_crossentropy."
-        )
-    return ops.categorical_crossentropy(y_true, y_pred, from_logits=from_logits, axis=axis, epsilon=config.epsilon())
-
-
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
-    """Categorical crossentropy with integer class labels as targets."""
-    y_pred = ops.convert_to_tensor(y_pred)
-    y_true = ops.convert_to_tensor(y_true)
-    if y_true.ndim == y_pred.ndim and y_true.shape[-1] != 1:
-        raise ValueError(
-            f"sparse_categorical_crossentropy expects integer labels of shape {tuple(y_pred.shape[:-1])} "
-            f"(or with a trailing 1), got targets of shape {tuple(y_true.shape)}. "
-            "For one-hot targets use categorical_crossentropy."
-        )
-    return ops.sparse_categorical_crossentropy(
-        y_true, y_pred, from_logits=from_logits, axis=axis, epsilon=config.epsilon()
-    )
-
-
-def binary_crossentropy(y_true, y_pred, from_logits=False):
-    """mean over the last axis of -(y log p + (1 - y) log(1 - p)), p clipped to [eps, 1-eps]."""
-    y_true, y_pred = _float_pair(y_true, y_pred, "binary_crossentropy")
-    values = ops.binary_crossentropy(y_true, y_pred, from_logits=from_logits, epsilon=config.epsilon())
-    return ops.mean(values, axis=-1)
-
-
-class Loss:
-    """Base class: `call(y_true, y_pred)` gives per-sample losses; `__call__` weights and reduces them.
-
-    Args:
-        reduction: "sum_over_batch_size" (default: the weighted sum divided by the
-            number of values), "sum", "mean" (the same as "sum_over_batch_size", as in Keras 3),
-            "mean_with_sample_weight" (the weighted sum divided by the sum of the weights) or "none".
-        name: the loss's name.
+class CosineSimilarity(LossFunctionWrapper):
+    """Negative cosine similarity along `axis` (-1 for parallel vectors).
 
     Example:
-        >>> MeanSquaredError()(np.zeros((4, 1)), np.ones((4, 1)))
+        >>> CosineSimilarity(axis=-1)(y_true, y_pred)
     """
 
-    def __init__(self, reduction="sum_over_batch_size", name=None):
-        if reduction not in ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", "auto", None):
-            raise ValueError(
-                "Loss reduction must be sum_over_batch_size, sum, mean, mean_with_sample_weight or none, "
-                f"got {reduction!r}."
-            )
-        self.reduction = "sum_over_batch_size" if reduction == "auto" else reduction
-        self.name = name or type(self).__name__
-
-    def call(self, y_true, y_pred):
-        raise NotImplementedError
-
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        values = self.call(y_true, y_pred)
-        return reduce_values(values, sample_weight, self.reduction)
-
-    def get_config(self) -> dict:
-        return {"reduction": self.reduction, "name": self.name}
-
-    @classmethod
-    def from_config(cls, config_dict: dict):
-        return cls(**config_dict)
+    def __init__(self, axis=-1, reduction=_DEFAULT, name="cosine_similarity", dtype=None):
+        super().__init__(cosine_similarity, reduction=reduction, name=name, dtype=dtype, axis=axis)
 
 
-def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size"):
-    """Applies `sample_weight` (broadcast over trailing axes) and reduces as Keras does."""
-    if sample_weight is not None:
-        sample_weight = ops.cast(sample_weight, ops.dtype_of(values))
-        while sample_weight.ndim > values.ndim and sample_weight.shape[-1] == 1:
-            sample_weight = ops.squeeze(sample_weight, -1)
-        while sample_weight.ndim < values.ndim:
-            sample_weight = ops.expand_dims(sample_weight, -1)
-        values = values * sample_weight
-    if reduction in ("none", None):
-        return values
-    if reduction == "sum_over_batch_size" and values.ndim:
-        return ops.mean(values)  # one kernel (and one backward node) for sum / size
-    total = ops.sum(values)
-    if reduction == "sum":
-        return total
-    if reduction == "mean_with_sample_weight" and sample_weight is not None:
-        return total / ops.maximum(ops.sum(ops.broadcast_to(sample_weight, values.shape)), config.epsilon())
-    size = 1
-    for dim in values.shape:
-        size *= dim
-    return total / max(size, 1)
+class Huber(LossFunctionWrapper):
+    """Quadratic for errors up to `delta`, linear beyond.
 
+    Example:
+        >>> Huber(delta=1.0)(y_true, y_pred)
+    """
 
-class LossFunctionWrapper(Loss):
-    """A Loss from a per-sample function and its keyword arguments."""
-
-    def __init__(self, fn, reduction="sum_over_batch_size", name=None, **kwargs):
-        super().__init__(reduction=reduction, name=name or fn.__name__)
-        self.fn = fn
-        self.fn_kwargs = kwargs
-
-    def call(self, y_true, y_pred):
-        return self.fn(y_true, y_pred, **self.fn_kwargs)
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), **self.fn_kwargs}
-
-
-class MeanSquaredError(LossFunctionWrapper):
-    """Mean of squared errors."""
-
-    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error"):
-        super().__init__(mean_squared_error, reduction=reduction, name=name)
-
-
-class MeanAbsoluteError(LossFunctionWrapper):
-    """Mean of absolute errors."""
-
-    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error"):
-        super().__init__(mean_absolute_error, reduction=reduction, name=name)
-
-
-class CategoricalCrossentropy(LossFunctionWrapper):
-    """Crossentropy with one-hot targets; `from_logits=True` for unnormalized predictions."""
-
-    def __init__(self, from_logits=False, reduction="sum_over_batch_size", name="categorical_crossentropy", axis=-1):
-        super().__init__(categorical_crossentropy, reduction=reduction, name=name, from_logits=from_logits, axis=axis)
-
-
-class SparseCategoricalCrossentropy(LossFunctionWrapper):
-    """Crossentropy with integer labels; `from_logits=True` for unnormalized predictions."""
-
-    def __init__(self, from_logits=False, reduction="sum_over_batch_size", name="sparse_categorical_crossentropy"):
-        super().__init__(sparse_categorical_crossentropy, reduction=reduction, name=name, from_logits=from_logits)
+    def __init__(self, delta=1.0, reduction=_DEFAULT, name="huber_loss", dtype=None):
+        super().__init__(huber, reduction=reduction, name=name, dtype=dtype, delta=float(delta))
 
 
 class BinaryCrossentropy(LossFunctionWrapper):
-    """Crossentropy for 0/1 targets; `from_logits=True` for unnormalized predictions."""
+    """Crossentropy for 0/1 targets; `from_logits=True` for unnormalized predictions.
 
-    def __init__(self, from_logits=False, reduction="sum_over_batch_size", name="binary_crossentropy"):
-        super().__init__(binary_crossentropy, reduction=reduction, name=name, from_logits=from_logits)
+    Example:
+        >>> BinaryCrossentropy(from_logits=True, label_smoothing=0.1)(y_true, logits)
+    """
+
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction=_DEFAULT,
+        name="binary_crossentropy",
+        dtype=None,
+    ):
+        super().__init__(
+            binary_crossentropy,
+            reduction=reduction,
+            name=name,
+            dtype=dtype,
+            from_logits=from_logits,
+            label_smoothing=label_smoothing,
+            axis=axis,
+        )
 
 
-_CLASSES = {
-    cls.__name__: cls
-    for cls in (
-        MeanSquaredError,
-        MeanAbsoluteError,
-        CategoricalCrossentropy,
-        SparseCategoricalCrossentropy,
-        BinaryCrossentropy,
-    )
-}
+class BinaryFocalCrossentropy(LossFunctionWrapper):
+    """Binary crossentropy that down-weights well-classified samples by `(1 - p_t) ** gamma`.
+
+    Example:
+        >>> BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.25, gamma=2.0)(y_true, y_pred)
+    """
+
+    def __init__(
+        self,
+        apply_class_balancing=False,
+        alpha=0.25,
+        gamma=2.0,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction=_DEFAULT,
+        name="binary_focal_crossentropy",
+        dtype=None,
+    ):
+        super().__init__(
+            binary_focal_crossentropy,
+            reduction=reduction,
+            name=name,
+            dtype=dtype,
+            apply_class_balancing=apply_class_balancing,
+            alpha=alpha,
+            gamma=gamma,
+            from_logits=from_logits,
+            label_smoothing=label_smoothing,
+            axis=axis,
+        )
+
+
+class CategoricalCrossentropy(LossFunctionWrapper):
+    """Crossentropy with one-hot targets; `from_logits=True` for unnormalized predictions.
+
+    Example:
+        >>> CategoricalCrossentropy(label_smoothing=0.1)(one_hot, probabilities)
+    """
+
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction=_DEFAULT,
+        name="categorical_crossentropy",
+        dtype=None,
+    ):
+        super().__init__(
+            categorical_crossentropy,
+            reduction=reduction,
+            name=name,
+            dtype=dtype,
+            from_logits=from_logits,
+            label_smoothing=label_smoothing,
+            axis=axis,
+        )
+
+
+class CategoricalFocalCrossentropy(LossFunctionWrapper):
+    """Categorical crossentropy scaled by `alpha * (1 - p) ** gamma`.
+
+    Example:
+        >>> CategoricalFocalCrossentropy(alpha=0.25, gamma=2.0)(one_hot, probabilities)
+    """
+
+    def __init__(
+        self,
+        alpha=0.25,
+        gamma=2.0,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction=_DEFAULT,
+        name="categorical_focal_crossentropy",
+        dtype=None,
+    ):
+        super().__init__(
+            categorical_focal_crossentropy,
+            reduction=reduction,
+            name=name,
+            dtype=dtype,
+            alpha=alpha,
+            gamma=gamma,
+            from_logits=from_logits,
+            label_smoothing=label_smoothing,
+            axis=axis,
+        )
+
+
+class SparseCategoricalCrossentropy(LossFunctionWrapper):
+    """Crossentropy with integer labels; `from_logits=True` for unnormalized predictions.
+
+    With `ignore_class`, samples of that label count for nothing: with the mean reductions the
+    loss is the mean over the other samples, as in Keras.
+
+    Example:
+        >>> SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)(labels, logits)
+    """
+
+    def __init__(
+        self,
+        from_logits=False,
+        ignore_class=None,
+        reduction=_DEFAULT,
+        name="sparse_categorical_crossentropy",
+        dtype=None,
+    ):
+        super().__init__(
+            sparse_categorical_crossentropy,
+            reduction=reduction,
+            name=name,
+            dtype=dtype,
+            from_logits=from_logits,
+            ignore_class=ignore_class,
+        )
+
+    def call(self, y_true, y_pred):
+        values = super().call(y_true, y_pred)
+        ignore_class = self.fn_kwargs["ignore_class"]
+        if ignore_class is None or self.reduction not in ("sum_over_batch_size", "mean"):
+            return values
+        # The mean is over the samples not ignored: scale the kept values by size / kept, so that
+        # dividing by the size afterwards (here or in the trainer's reduction) divides by `kept`.
+        labels = ops.convert_to_tensor(y_true)
+        if labels.ndim == values.ndim + 1:
+            labels = ops.squeeze(labels, -1)
+        valid = ops.cast(ops.not_equal(labels, ignore_class), ops.dtype_of(values))
+        kept = ops.sum(valid)
+        size = 1
+        for dim in values.shape:
+            size *= dim
+        return values * ops.where(kept > 0, size / ops.maximum(kept, 1.0), 0.0)
+
+    def get_config(self) -> dict:
+        return {**Loss.get_config(self), **self.fn_kwargs}
+
+
+_CLASS_LIST = (
+    MeanSquaredError,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    CosineSimilarity,
+    Huber,
+    LogCosh,
+    Hinge,
+    SquaredHinge,
+    CategoricalHinge,
+    BinaryCrossentropy,
+    BinaryFocalCrossentropy,
+    CategoricalCrossentropy,
+    CategoricalFocalCrossentropy,
+    SparseCategoricalCrossentropy,
+    KLDivergence,
+    Poisson,
+)
+_CLASSES = {cls.__name__: cls for cls in _CLASS_LIST}
+# Names Keras 2 and 3 accept for each loss (function names and their aliases).
 _FUNCTIONS = {
     "mean_squared_error": MeanSquaredError,
     "mse": MeanSquaredError,
@@ -216,15 +333,62 @@ _FUNCTIONS = {
     "mean_absolute_error": MeanAbsoluteError,
     "mae": MeanAbsoluteError,
     "MAE": MeanAbsoluteError,
-    "categorical_crossentropy": CategoricalCrossentropy,
-    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mape": MeanAbsolutePercentageError,
+    "MAPE": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "msle": MeanSquaredLogarithmicError,
+    "MSLE": MeanSquaredLogarithmicError,
+    "cosine_similarity": CosineSimilarity,
+    "huber": Huber,
+    "huber_loss": Huber,
+    "log_cosh": LogCosh,
+    "logcosh": LogCosh,
+    "hinge": Hinge,
+    "squared_hinge": SquaredHinge,
+    "categorical_hinge": CategoricalHinge,
     "binary_crossentropy": BinaryCrossentropy,
+    "bce": BinaryCrossentropy,
+    "BCE": BinaryCrossentropy,
+    "binary_focal_crossentropy": BinaryFocalCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "kl_divergence": KLDivergence,
+    "kld": KLDivergence,
+    "KLD": KLDivergence,
+    "kullback_leibler_divergence": KLDivergence,
+    "poisson": Poisson,
+}
+_BY_FUNCTION = {
+    mean_squared_error: MeanSquaredError,
+    mean_absolute_error: MeanAbsoluteError,
+    mean_absolute_percentage_error: MeanAbsolutePercentageError,
+    mean_squared_logarithmic_error: MeanSquaredLogarithmicError,
+    cosine_similarity: CosineSimilarity,
+    huber: Huber,
+    log_cosh: LogCosh,
+    hinge: Hinge,
+    squared_hinge: SquaredHinge,
+    categorical_hinge: CategoricalHinge,
+    binary_crossentropy: BinaryCrossentropy,
+    binary_focal_crossentropy: BinaryFocalCrossentropy,
+    categorical_crossentropy: CategoricalCrossentropy,
+    categorical_focal_crossentropy: CategoricalFocalCrossentropy,
+    sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+    kl_divergence: KLDivergence,
+    poisson: Poisson,
 }
 
 
-def get(identifier) -> Loss:
-    """A Loss object from a name, a class, a config dict, a Loss, or a function `(y_true, y_pred)`."""
-    if isinstance(identifier, Loss):
+def get(identifier) -> Loss | None:
+    """A Loss object from a name, a class, a config dict, a Loss, or a function `(y_true, y_pred)`.
+
+    Example:
+        >>> get("huber").get_config()["delta"]
+        1.0
+    """
+    if identifier is None or isinstance(identifier, Loss):
         return identifier
     if isinstance(identifier, str):
         cls = _FUNCTIONS.get(identifier) or _CLASSES.get(identifier)
@@ -232,20 +396,38 @@ def get(identifier) -> Loss:
             raise ValueError(f"Unknown loss {identifier!r}. Known: {sorted(_FUNCTIONS)}.")
         return cls()
     if isinstance(identifier, dict):
-        cls = _CLASSES.get(identifier.get("class_name")) or _FUNCTIONS.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"Unknown loss {identifier.get('class_name')!r}.")
-        return cls.from_config(identifier.get("config", {}))
+        return deserialize(identifier)
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
     if callable(identifier):
-        for name, cls in _FUNCTIONS.items():
-            if globals().get(name) is identifier:
-                return cls()
-        return LossFunctionWrapper(identifier)
+        cls = _BY_FUNCTION.get(identifier)
+        return cls() if cls is not None else LossFunctionWrapper(identifier)
     raise ValueError(f"Could not interpret loss {identifier!r}: expected a name, a Loss or a function.")
 
 
-def serialize(loss) -> dict | str:
-    """A loss's Keras-2 style config."""
+def serialize(loss) -> dict:
+    """A loss's Keras-2 style config: `{"class_name": ..., "config": ...}`.
+
+    Example:
+        >>> serialize(Huber(delta=2.0))["config"]["delta"]
+        2.0
+    """
     return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+
+def deserialize(config: dict, custom_objects=None) -> Loss:
+    """A Loss from `{"class_name", "config"}` (Keras 2 or Keras 3's form; a function name also works).
+
+    Example:
+        >>> deserialize({"class_name": "Huber", "config": {"delta": 2.0}})
+    """
+    name = config.get("class_name")
+    custom = (custom_objects or {}).get(config.get("registered_name") or name)
+    cls = custom or _CLASSES.get(name) or _FUNCTIONS.get(name)
+    if cls is None and name == "function" and isinstance(config.get("config"), str):
+        return get(config["config"])  # Keras 3 writes loss functions as {"class_name": "function", ...}
+    if cls is None:
+        raise ValueError(f"Unknown loss {name!r}. Known: {sorted(_CLASSES)}.")
+    inner = dict(config.get("config") or {})
+    inner.pop("fn", None)
+    return cls.from_config(inner)

@@ -117,13 +117,13 @@ def optimizer_from_config(config: dict, custom_objects=None):
     name = config.get("class_name", "")
     cls = _lookup(config.get("registered_name") or name, custom_objects)
     if cls is None:
-        known = {"sgd": optimizers.SGD, "rmsprop": optimizers.RMSprop, "adam": optimizers.Adam}
-        cls = known.get(name.split(">")[-1].lower())
-    if cls is None:
-        raise ValueError(
-            f"Unknown optimizer {name!r}. lamina has SGD, RMSprop and Adam; pass a custom optimizer in custom_objects."
-        )
+        try:
+            cls = optimizers.optimizer._class_for(name)
+        except ValueError as error:
+            raise ValueError(f"{error} If it is a custom optimizer, pass it in custom_objects.") from None
     inner = _drop_unused(cls, dict(config.get("config") or {}))
+    if isinstance(cls, type) and issubclass(cls, optimizers.Optimizer):
+        return cls.from_config(inner, custom_objects=custom_objects)
     return cls.from_config(inner)
 
 

@@ -133,9 +133,11 @@ class CompileMetrics:
     def _make(entry, loss, y_true_shape, y_pred_shape):
         if entry in ("accuracy", "acc"):
             return _resolve_accuracy(entry, loss, y_true_shape, y_pred_shape)
-        if isinstance(entry, str):
-            return metrics_module.get(entry, name=entry)
-        return metrics_module.get(entry)
+        metric = metrics_module.get(entry, name=entry) if isinstance(entry, str) else metrics_module.get(entry)
+        if isinstance(metric, metrics_module.Metric) and not metric.built:
+            # Per-class metrics (F1Score, ...) make their variables now, before any step is traced.
+            metric.build(y_true_shape, y_pred_shape)
+        return metric
 
     @property
     def all_metrics(self) -> list:
