@@ -62,6 +62,8 @@ class CallbackList:
 
     def __init__(self, callbacks, model, params: dict):
         self.callbacks = list(callbacks)
+        # Keras gives evaluate's and predict's callbacks `epochs=1` too.
+        params.setdefault("epochs", 1)
         self.params = params
         for callback in self.callbacks:
             if not isinstance(callback, Callback):
@@ -75,15 +77,20 @@ class CallbackList:
         return any(c.needs_every_batch() for c in self.callbacks)
 
     def call(self, hook: str, *args) -> None:
+        """Calls `hook` on every callback; logs of None reach the callbacks as `{}`, as in Keras."""
+        if args and args[-1] is None:
+            args = (*args[:-1], {})
         for callback in self.callbacks:
             getattr(callback, hook)(*args)
 
     def on_train_batch_begin(self, batch, logs=None) -> None:
+        logs = {} if logs is None else logs
         for callback in self.callbacks:
             callback.on_batch_begin(batch, logs)
             callback.on_train_batch_begin(batch, logs)
 
     def on_train_batch_end(self, batch, logs=None) -> None:
+        logs = {} if logs is None else logs
         for callback in self.callbacks:
             callback.on_batch_end(batch, logs)
             callback.on_train_batch_end(batch, logs)

@@ -20,6 +20,14 @@ from lamina.callbacks.history import History
 from lamina.callbacks.progbar_logger import ProgbarLogger
 from lamina.trainers.compile_utils import CompileLoss, CompileMetrics, regularization_total
 from lamina.trainers.data.array_data import ArrayData, epoch_order
+from lamina.trainers.data.generator_methods import GeneratorMethods
+from lamina.trainers.data.stream_data import check_stream_arguments, is_stream, make_stream
+from lamina.trainers.data.stream_loops import (
+    evaluate_stream,
+    predict_stream,
+    prepare_from_stream,
+    train_stream_epoch,
+)
 from lamina.utils import nest
 
 _FUSED_TARGET_SECONDS = 0.25  # one fused call should take about this long, so progress still moves
@@ -34,8 +42,8 @@ def _pow2_floor(value: float) -> int:
     return out
 
 
-class Trainer:
-    """The training API mixed into Model."""
+class Trainer(GeneratorMethods):
+    """The training API mixed into Model (with Keras 2's fit_generator & co. from GeneratorMethods)."""
 
     def __init__(self):
         self.optimizer = None
@@ -216,9 +224,15 @@ class Trainer:
         self._fused_steps = max(1, _pow2_floor(min(by_time, by_bytes, _FUSED_MAX_STEPS)))
 
     def _host_logs(self, results) -> dict:
-        """The runner's metric results (a list in log order) as a dict of Python floats."""
+        """The runner's metric results (a list in log order) as a dict of Python floats.
+
+        A per-class result (F1Score with average=None, ...) stays a NumPy array, as in Keras.
+        """
         values = engine.core.convert_to_numpy_tree(results)
-        return {metric.name: float(value) for metric, value in zip(self._compile_metrics.all_metrics, values)}
+        return {
+            metric.name: float(value) if np.size(value) == 1 else np.asarray(value)
+            for metric, value in zip(self._compile_metrics.all_metrics, values)
+        }
 
     # -------------------------------------------------------------------- fit
     def fit(
@@ -239,56 +253,104 @@ class Trainer:
         validation_steps=None,
         validation_batch_size=None,
         validation_freq=1,
+        max_queue_size=10,
+        workers=1,
+        use_multiprocessing=False,
         **kwargs,
     ):
         """Trains for `epochs` epochs and returns a History.
 
+        `x` is arrays (a NumPy array, a list of them, or a dict by input name;
+        h5py datasets and `lamina.utils.HDF5Matrix` are read batch by batch
+        from disk), or a stream of batches with no `y`: a generator yielding
+        `(x, y)` or `(x, y, sample_weight)` (with `steps_per_epoch`; epochs keep
+        drawing from the same generator), a `lamina.utils.Sequence`, or a
+        re-iterable with a length, such as a torch DataLoader (iterated anew
+        every epoch). `validation_data` may be a stream too (with
+        `validation_steps` for a generator).
+
         Validation data is the *last* `validation_split` fraction of x/y, taken
         before shuffling, and is evaluated at the end of every epoch. With
-        `shuffle=True` the training samples are reordered every epoch. The
-        logged training loss is the mean over the epoch's batches (weighted by
-        batch size, so a short last batch counts for less).
+        `shuffle=True` the training samples (a Sequence's batches) are reordered
+        every epoch; `shuffle="batch"` reorders whole batch-sized blocks, so
+        each batch of an HDF5 file is one contiguous read. The logged training
+        loss is the mean over the epoch's batches (weighted by batch size, so a
+        short last batch counts for less).
+
+        A Sequence's batches are loaded ahead, up to `max_queue_size`, by
+        `workers` threads, or by `workers` processes with
+        `use_multiprocessing=True`; a generator is drawn in a background
+        thread. `workers=0` loads every batch in the training loop itself.
 
         Example:
             >>> history = model.fit(x, y, batch_size=32, epochs=10, validation_split=0.2)
             >>> history.history["val_loss"]
+            >>> model.fit(batch_generator(), steps_per_epoch=100, epochs=5)
         """
         _reject_unknown(kwargs, "fit")
         self._assert_compiled("fit")
         batch_size = _check_batch_size(batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
-        data = self._data(x, y, sample_weight, class_weight, batch_size=batch_size)
-        val_data = None
-        if validation_data is not None:
-            val_data = self._data(*_unpack_validation(validation_data), batch_size=validation_batch_size or batch_size)
-        elif validation_split:
-            data, val_data = data.split(validation_split)
-        self._prepare(data)
-        steps = steps_per_epoch or -(-data.n // batch_size)
-        history = History()
-        user_callbacks = list(callbacks or [])
-        built_in = [history] + ([ProgbarLogger(verbose)] if verbose else [])
-        params = {"epochs": epochs, "steps": steps, "verbose": verbose, "batch_size": batch_size}
-        callback_list = CallbackList(user_callbacks + built_in, self, params)
-        per_batch = callback_list.needs_every_batch()
-        rng = numpy_rng()
-        self.stop_training = False
-        callback_list.call("on_train_begin", None)
-        logs = {}
-        for epoch in range(initial_epoch, epochs):
-            self.reset_metrics()
-            callback_list.call("on_epoch_begin", epoch, None)
-            order, steps = epoch_order(data.n, batch_size, steps_per_epoch, shuffle, rng)
-            logs = self._train_epoch(data, order, batch_size, steps, callback_list, per_batch)
-            if val_data is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_data(
-                    val_data, validation_batch_size or batch_size, validation_steps, callback_list, in_fit=True
+        loading = _loading(max_queue_size, workers, use_multiprocessing)
+        streams = []  # closed (worker threads and processes stopped) however fit ends
+        try:
+            if is_stream(x):
+                check_stream_arguments("fit", x, y=y, sample_weight=sample_weight, validation_split=validation_split)
+                passes = epochs - initial_epoch
+                data = make_stream(x, "fit", steps_per_epoch, "steps_per_epoch", shuffle, passes, loading)
+                streams.append(data)
+                self._prepare(prepare_from_stream(self, data, "fit", class_weight))
+            else:
+                data = self._data(x, y, sample_weight, class_weight, batch_size=batch_size)
+            val_data = None
+            if validation_data is not None and is_stream(validation_data):
+                runs = sum((epoch + 1) % validation_freq == 0 for epoch in range(initial_epoch, epochs))
+                val_data = make_stream(
+                    validation_data, "fit", validation_steps, "validation_steps", False, runs, loading
                 )
-                logs.update({f"val_{name}": value for name, value in val_logs.items()})
-            callback_list.call("on_epoch_end", epoch, logs)
-            if self.stop_training:
-                break
-        callback_list.call("on_train_end", logs)
+                streams.append(val_data)
+            elif validation_data is not None:
+                val_batch = validation_batch_size or batch_size
+                val_data = self._data(*_unpack_validation(validation_data), batch_size=val_batch)
+            elif validation_split:
+                data, val_data = data.split(validation_split)
+            if isinstance(data, ArrayData):
+                self._prepare(data)
+                steps = steps_per_epoch or -(-data.n // batch_size)
+            else:
+                steps = data.steps
+            history = History()
+            user_callbacks = list(callbacks or [])
+            built_in = [history] + ([ProgbarLogger(verbose)] if verbose else [])
+            params = {"epochs": epochs, "steps": steps, "verbose": verbose, "batch_size": batch_size}
+            callback_list = CallbackList(user_callbacks + built_in, self, params)
+            per_batch = callback_list.needs_every_batch()
+            # BackupAndRestore restores the shuffling generator's state and moves `_initial_epoch` on in on_train_begin.
+            rng = self._shuffle_rng = numpy_rng()
+            self._initial_epoch = initial_epoch
+            self.stop_training = False
+            callback_list.call("on_train_begin", None)
+            logs = {}
+            for epoch in range(self._initial_epoch, epochs):
+                self.reset_metrics()
+                callback_list.call("on_epoch_begin", epoch, None)
+                if isinstance(data, ArrayData):
+                    order, steps = epoch_order(data.n, batch_size, steps_per_epoch, shuffle, rng)
+                    logs = self._train_epoch(data, order, batch_size, steps, callback_list, per_batch)
+                else:
+                    logs = train_stream_epoch(self, data, callback_list, per_batch, class_weight)
+                if val_data is not None and (epoch + 1) % validation_freq == 0:
+                    val_logs = self._evaluate_data(
+                        val_data, validation_batch_size or batch_size, validation_steps, callback_list, in_fit=True
+                    )
+                    logs.update({f"val_{name}": value for name, value in val_logs.items()})
+                callback_list.call("on_epoch_end", epoch, logs)
+                if self.stop_training:
+                    break
+            callback_list.call("on_train_end", logs)
+        finally:
+            for stream in streams:
+                stream.close()
         self.history = history
         return history
 
@@ -298,7 +360,10 @@ class Trainer:
         full_batches = min(len(order), steps * batch_size) // batch_size
         fusable = self._fusable(self._runner, data, batch_size, per_batch)  # once per epoch, not per step
         while step < steps:
-            cap = self._choose_fused(fusable)
+            # A callback that set stop_training before this epoch gets one batch, as in Keras.
+            cap = None if self.stop_training else self._choose_fused(fusable)
+            if cap is not None:  # file-backed data is read in small chunks
+                cap = min(cap, data.fused_steps_limit(batch_size))
             k = _balanced_chunk(full_batches - step, cap or 1)
             start = step * batch_size
             end = min(start + k * batch_size, len(order))
@@ -325,29 +390,49 @@ class Trainer:
         steps=None,
         callbacks=None,
         return_dict=False,
+        max_queue_size=10,
+        workers=1,
+        use_multiprocessing=False,
         **kwargs,
     ):
         """The loss (plus regularization penalties) and metrics on x/y, in inference mode.
 
+        `x` is arrays, or a generator, Sequence or DataLoader of `(x, y)` /
+        `(x, y, sample_weight)` batches, as for `fit` (a generator needs `steps`).
         Returns a scalar when there are no metrics, else `[loss, metric, ...]`
         (in `model.metrics_names` order), or a dict with `return_dict=True`.
 
         Example:
             >>> loss, acc = model.evaluate(x_test, y_test)
+            >>> loss, acc = model.evaluate(test_batches, steps=50)  # a generator
         """
         _reject_unknown(kwargs, "evaluate")
         self._assert_compiled("evaluate")
         batch_size = _check_batch_size(batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
-        data = self._data(x, y, sample_weight, batch_size=batch_size)
-        self._prepare(data)
-        total = steps or -(-data.n // batch_size)
-        built_in = [ProgbarLogger(verbose)] if verbose == 1 else []
-        callback_list = CallbackList(list(callbacks or []) + built_in, self, {"steps": total, "verbose": verbose})
-        logs = self._evaluate_data(data, batch_size, steps, callback_list, in_fit=False)
+        data = None
+        try:
+            if is_stream(x):
+                check_stream_arguments("evaluate", x, y=y, sample_weight=sample_weight)
+                loading = _loading(max_queue_size, workers, use_multiprocessing)
+                data = make_stream(x, "evaluate", steps, "steps", False, 1, loading)
+                self._prepare(prepare_from_stream(self, data, "evaluate"))
+                total = data.steps
+            else:
+                data = self._data(x, y, sample_weight, batch_size=batch_size)
+                self._prepare(data)
+                total = steps or -(-data.n // batch_size)
+            built_in = [ProgbarLogger(verbose)] if verbose == 1 else []
+            callback_list = CallbackList(list(callbacks or []) + built_in, self, {"steps": total, "verbose": verbose})
+            logs = self._evaluate_data(data, batch_size, steps, callback_list, in_fit=False)
+        finally:
+            if data is not None and not isinstance(data, ArrayData):
+                data.close()
         return _evaluate_result(logs, return_dict)
 
     def _evaluate_data(self, data, batch_size, steps, callback_list, in_fit: bool) -> dict:
+        if not isinstance(data, ArrayData):
+            return evaluate_stream(self, data, callback_list, in_fit)
         self._prepare(data)
         self.reset_metrics()
         order, steps = epoch_order(data.n, batch_size, steps, False, None)
@@ -355,7 +440,8 @@ class Trainer:
         callback_list.params["in_fit"] = in_fit
         callback_list.call("on_test_begin", None)
         logs = {}
-        fused = 64 if self._fusable(self._runner, data, batch_size, per_batch) else 1
+        fusable = self._fusable(self._runner, data, batch_size, per_batch)
+        fused = min(64, data.fused_steps_limit(batch_size)) if fusable else 1
         for start, end, k, step in _chunks(len(order), batch_size, steps, fused):
             if per_batch:
                 callback_list.call("on_test_batch_begin", step, None)
@@ -366,8 +452,22 @@ class Trainer:
         return logs
 
     # ---------------------------------------------------------------- predict
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
+    def predict(
+        self,
+        x,
+        batch_size=None,
+        verbose="auto",
+        steps=None,
+        callbacks=None,
+        max_queue_size=10,
+        workers=1,
+        use_multiprocessing=False,
+        **kwargs,
+    ):
         """The model's outputs for x, computed batch by batch in inference mode, as NumPy arrays.
+
+        `x` is arrays, or a generator, Sequence or DataLoader of batches (`x`,
+        or tuples whose first item is x), as for `fit` (a generator needs `steps`).
 
         Example:
             >>> probabilities = model.predict(x_test, batch_size=256)
@@ -375,17 +475,35 @@ class Trainer:
         _reject_unknown(kwargs, "predict")
         batch_size = _check_batch_size(batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
-        data = self._data(x, batch_size=batch_size)
-        if not self.built:
-            self(data.take(np.arange(min(data.n, 2)))[0])
-        runner = self._runner or engine.trainer.StepRunner(self, predict_only=True)
+        data = None
+        try:
+            if is_stream(x):
+                loading = _loading(max_queue_size, workers, use_multiprocessing)
+                data = make_stream(x, "predict", steps, "steps", False, 1, loading)
+                sample = prepare_from_stream(self, data, "predict")
+            else:
+                data = sample = self._data(x, batch_size=batch_size)
+            if not self.built:
+                self(sample.take(np.arange(min(sample.n, 2)))[0])
+            runner = self._runner or engine.trainer.StepRunner(self, predict_only=True)
+            total = data.steps if data is not sample else epoch_order(data.n, batch_size, steps, False, None)[1]
+            built_in = [ProgbarLogger(verbose)] if verbose == 1 else []
+            callback_list = CallbackList(list(callbacks or []) + built_in, self, {"steps": total, "verbose": verbose})
+            if data is sample:
+                merged = self._predict_arrays(data, runner, batch_size, steps, callback_list)
+            else:
+                merged = predict_stream(self, data, runner, callback_list)
+        finally:
+            if data is not None and not isinstance(data, ArrayData):
+                data.close()
+        return merged[0] if len(merged) == 1 else merged
+
+    def _predict_arrays(self, data, runner, batch_size, steps, callback_list) -> list:
         order, steps = epoch_order(data.n, batch_size, steps, False, None)
-        built_in = [ProgbarLogger(verbose)] if verbose == 1 else []
-        callback_list = CallbackList(list(callbacks or []) + built_in, self, {"steps": steps, "verbose": verbose})
         per_batch = callback_list.needs_every_batch()
         callback_list.call("on_predict_begin", None)
         pieces = []
-        fused = 64 if self._fusable(runner, data, batch_size, per_batch) else 1
+        fused = min(64, data.fused_steps_limit(batch_size)) if self._fusable(runner, data, batch_size, per_batch) else 1
         for start, end, k, step in _chunks(len(order), batch_size, steps, fused):
             if per_batch:
                 callback_list.call("on_predict_batch_begin", step, None)
@@ -396,8 +514,7 @@ class Trainer:
         callback_list.call("on_predict_end", None)
         if not pieces:
             raise ValueError("predict() got no samples.")
-        merged = [np.concatenate(parts, axis=0) for parts in zip(*pieces)]
-        return merged[0] if len(merged) == 1 else merged
+        return [np.concatenate(parts, axis=0) for parts in zip(*pieces)]
 
     # --------------------------------------------------------- batch methods
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True, return_dict=False):
@@ -456,11 +573,12 @@ def _chunks(n: int, batch_size: int, steps: int, fused: int):
 
 
 def _reject_unknown(kwargs: dict, method: str) -> None:
-    """Drops Keras 2's data-loading options that have no effect on arrays; anything else is an error."""
-    for ignored in ("workers", "use_multiprocessing", "max_queue_size"):
-        kwargs.pop(ignored, None)
     if kwargs:
         raise TypeError(f"{method}() got unexpected keyword argument(s): {sorted(kwargs)}.")
+
+
+def _loading(max_queue_size, workers, use_multiprocessing) -> dict:
+    return {"max_queue_size": max_queue_size, "workers": workers, "use_multiprocessing": use_multiprocessing}
 
 
 def _check_batch_size(batch_size) -> int:

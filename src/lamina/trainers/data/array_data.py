@@ -8,12 +8,26 @@ from __future__ import annotations
 import numpy as np
 
 from lamina import config
+from lamina.backend import engine
+from lamina.trainers.data.lazy_arrays import LAZY_CHUNK_BYTES, RowView, is_lazy_array, take_rows
 from lamina.utils import nest
 
 
+def _check_lazy(value, what: str):
+    """A file-backed array (h5py dataset, HDF5Matrix) is kept as it is: batches read their rows."""
+    dtype = np.dtype(value.dtype)
+    if dtype.kind not in "biuf":
+        raise TypeError(f"{what} must hold numbers (bool, int or float), got a file-backed array of dtype {dtype}.")
+    if len(value.shape) == 0:
+        raise ValueError(f"{what} must have a batch dimension, got a scalar dataset.")
+    return value
+
+
 def _as_array(value, what: str) -> np.ndarray:
+    if is_lazy_array(value):
+        return _check_lazy(value, what)
     if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
-        value = value.numpy()
+        value = engine.core.convert_to_numpy(value)  # a framework tensor (e.g. from a torch DataLoader)
     try:
         array = np.asarray(value)
     except Exception as err:  # noqa: BLE001 - report any conversion failure with the argument's name
@@ -100,10 +114,21 @@ class ArrayData:
             weights = [w * _class_weights(y, class_weight) for w, y in zip(weights, self.y)]
         return weights
 
+    @property
+    def lazy(self) -> bool:
+        """True when some array is read from disk batch by batch (h5py dataset, HDF5Matrix)."""
+        return any(is_lazy_array(a) for a in self.x + (self.y or []))
+
+    def fused_steps_limit(self, batch_size: int) -> int:
+        """At most this many batches per read: file-backed data is read in small chunks so memory stays flat."""
+        if not self.lazy:
+            return 2**30
+        return max(1, LAZY_CHUNK_BYTES // (self.bytes_per_sample() * batch_size))
+
     def take(self, indices):
-        """(x, y, sample_weight) for the samples at `indices`."""
-        x = [a[indices] for a in self.x]
-        y = None if self.y is None else [a[indices] for a in self.y]
+        """(x, y, sample_weight) for the samples at `indices` (an index array in any order, or a slice)."""
+        x = [_rows(a, indices) for a in self.x]
+        y = None if self.y is None else [_rows(a, indices) for a in self.y]
         sw = None if self.sample_weight is None else [a[indices] for a in self.sample_weight]
         return (x[0] if self.single_input else x), y, sw
 
@@ -120,8 +145,8 @@ class ArrayData:
 
     def _subset(self, part: slice):
         subset = object.__new__(ArrayData)
-        subset.x = [a[part] for a in self.x]
-        subset.y = None if self.y is None else [a[part] for a in self.y]
+        subset.x = [_view(a, part) for a in self.x]
+        subset.y = None if self.y is None else [_view(a, part) for a in self.y]
         subset.sample_weight = None if self.sample_weight is None else [a[part] for a in self.sample_weight]
         subset.single_input, subset.input_names = self.single_input, self.input_names
         subset.n = len(subset.x[0])
@@ -129,14 +154,39 @@ class ArrayData:
 
     def bytes_per_sample(self) -> int:
         arrays = nest.flatten([self.x, self.y or [], self.sample_weight or []])
-        return int(sum(a.itemsize * int(np.prod(a.shape[1:])) for a in arrays)) or 1
+        return int(sum(np.dtype(a.dtype).itemsize * int(np.prod(a.shape[1:])) for a in arrays)) or 1
+
+
+def _rows(array, indices) -> np.ndarray:
+    """Rows of an in-memory or file-backed array; floats of a file-backed one come as floatx, like in-memory ones."""
+    if isinstance(array, np.ndarray):
+        return array[indices]
+    block = take_rows(array, indices)
+    if block.dtype.kind == "f" and block.dtype != np.dtype(config.floatx()):
+        block = block.astype(config.floatx())
+    return block
+
+
+def _view(array, part: slice):
+    """Rows `part` of an array: a NumPy view, or a lazy RowView that reads nothing yet."""
+    if isinstance(array, np.ndarray):
+        return array[part]
+    return RowView(array, part.start, part.stop)
+
+
+def _labels(y) -> np.ndarray:
+    """Class labels of targets (one-hot or indices); a file-backed y is read in chunks."""
+    if not isinstance(y, np.ndarray):
+        chunk = max(1, LAZY_CHUNK_BYTES // (np.dtype(y.dtype).itemsize * max(1, int(np.prod(y.shape[1:])))))
+        parts = [_labels(_rows(y, slice(i, i + chunk))) for i in range(0, len(y), chunk)]
+        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    if y.ndim >= 2 and y.shape[-1] > 1:
+        return np.argmax(y, axis=-1)
+    return np.round(y.reshape(len(y), -1)[:, 0]).astype(np.int64)
 
 
 def _class_weights(y: np.ndarray, class_weight: dict) -> np.ndarray:
-    if y.ndim >= 2 and y.shape[-1] > 1:
-        labels = np.argmax(y, axis=-1)
-    else:
-        labels = np.round(y.reshape(len(y), -1)[:, 0]).astype(np.int64)
+    labels = _labels(y)
     unknown = set(np.unique(labels).tolist()) - set(int(k) for k in class_weight)
     if unknown:
         raise ValueError(
@@ -170,14 +220,35 @@ def _output_names(model, y) -> list:
     return _names(model, y, "output_names", "output")
 
 
-def epoch_order(n: int, batch_size: int, steps, shuffle: bool, rng: np.random.Generator):
-    """(sample order, number of steps) for one epoch; with `steps` the data repeats as needed."""
+def batch_shuffle(n: int, batch_size: int, rng: np.random.Generator) -> np.ndarray:
+    """Keras 2's `shuffle="batch"`: blocks of `batch_size` neighbouring samples in a random order.
+
+    The full blocks are permuted and the short last block stays last, so each
+    batch is one contiguous read of a file-backed array.
+    """
+    full = n // batch_size
+    blocks = np.arange(full * batch_size).reshape(full, batch_size)[rng.permutation(full)]
+    return np.concatenate([blocks.reshape(-1), np.arange(full * batch_size, n)])
+
+
+def _one_pass(n: int, batch_size: int, shuffle, rng) -> np.ndarray:
+    if shuffle == "batch":
+        return batch_shuffle(n, batch_size, rng)
+    return rng.permutation(n) if shuffle else np.arange(n)
+
+
+def epoch_order(n: int, batch_size: int, steps, shuffle, rng: np.random.Generator):
+    """(sample order, number of steps) for one epoch; with `steps` the data repeats as needed.
+
+    `shuffle` is False, True (samples in a random order) or "batch" (see `batch_shuffle`).
+    """
+    if isinstance(shuffle, str) and shuffle != "batch":
+        raise ValueError(f'shuffle must be True, False or "batch", got {shuffle!r}.')
     if steps is None:
-        order = rng.permutation(n) if shuffle else np.arange(n)
-        return order, -(-n // batch_size)
+        return _one_pass(n, batch_size, shuffle, rng), -(-n // batch_size)
     needed = steps * batch_size
     parts, total = [], 0
     while total < needed:
-        parts.append(rng.permutation(n) if shuffle else np.arange(n))
+        parts.append(_one_pass(n, batch_size, shuffle, rng))
         total += n
     return np.concatenate(parts)[:needed], steps
