@@ -111,9 +111,14 @@ def test_a_used_keras3_option_is_not_silently_dropped():
 
 
 def test_unknown_constraint_names_custom_objects():
-    config = {"class_name": "Dense", "config": {"units": 2, "kernel_constraint": {"class_name": "MaxNorm"}}}
-    with pytest.raises(ValueError, match=r"'MaxNorm'.*custom_objects"):
+    config = {"class_name": "Dense", "config": {"units": 2, "kernel_constraint": {"class_name": "ClipToOne"}}}
+    with pytest.raises(ValueError, match=r"'ClipToOne'.*MaxNorm.*custom_objects"):
         deserialize_layer(config)
+
+
+def test_built_in_constraints_load_from_keras_configs():
+    config = {"class_name": "Dense", "config": {"units": 2, "kernel_constraint": {"class_name": "MaxNorm"}}}
+    assert deserialize_layer(config).kernel_constraint.get_config() == {"max_value": 2.0, "axis": 0}
 
 
 def test_keras3_functional_inbound_nodes():

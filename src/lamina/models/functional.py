@@ -235,25 +235,18 @@ class Functional(Model):
     def get_config(self) -> dict:
         """The Keras 2 functional config: layers with their inbound nodes, input and output references.
 
-        Node indices count only the calls that belong to this model, as Keras writes them.
+        Node indices count only the calls that belong to this model, as Keras writes them. A call whose
+        tensors all sit in its first argument (`dense(x)`, `concat([a, b])`, `dropout(x, training=False)`)
+        is written in Keras 2's `[[name, node, tensor, {kwargs}], ...]` form, which Keras 2 and 3 both read.
+        A call with tensors elsewhere (`mha(query, value)`, `lstm(x, initial_state=[h, c])`) is written
+        as Keras 3's `{"args": [...], "kwargs": {...}}`, the one form real Keras 3 reads such calls from.
         """
         from lamina.saving.serialization import serialize_layer
 
-        own_nodes = {id(node) for node in self._nodes}
-        renumbered = {}
-        for layer in self.layers:
-            kept = [n for n in layer._inbound_nodes if id(n) in own_nodes or isinstance(layer, InputLayer)]
-            renumbered.update({id(node): index for index, node in enumerate(kept)})
-
-        def ref(tensor):
-            layer, node_index, tensor_index = tensor._keras_history
-            return [layer.name, renumbered.get(id(layer._inbound_nodes[node_index]), node_index), tensor_index]
-
+        ref = self._tensor_references()
         layer_configs = []
         for layer in self.layers:
-            inbound = [
-                [ref(t) + [{}] for t in node.input_tensors] for node in layer._inbound_nodes if id(node) in own_nodes
-            ]
+            inbound = [node_config(node, ref) for node in self._own_nodes(layer)]
             layer_configs.append({**serialize_layer(layer), "name": layer.name, "inbound_nodes": inbound})
         return {
             "name": self.name,
@@ -262,6 +255,28 @@ class Functional(Model):
             "input_layers": [ref(t) for t in self._input_tensors],
             "output_layers": [ref(t) for t in self._output_tensors],
         }
+
+    def _own_nodes(self, layer) -> list:
+        """The calls of `layer` that belong to this model's graph, in call order."""
+        own = {id(node) for node in self._nodes}
+        return [node for node in layer._inbound_nodes if id(node) in own]
+
+    def _tensor_references(self):
+        """A function giving a tensor's saved `[layer name, node index, tensor index]` in this model.
+
+        Node indices are renumbered to count only the calls that belong to this model, as Keras does.
+        """
+        own_nodes = {id(node) for node in self._nodes}
+        renumbered = {}
+        for layer in self.layers:
+            kept = [n for n in layer._inbound_nodes if id(n) in own_nodes or isinstance(layer, InputLayer)]
+            renumbered.update({id(node): index for index, node in enumerate(kept)})
+
+        def ref(tensor: KerasTensor) -> list:
+            layer, node_index, tensor_index = tensor._keras_history
+            return [layer.name, renumbered.get(id(layer._inbound_nodes[node_index]), node_index), tensor_index]
+
+        return ref
 
     @classmethod
     def from_config(cls, config: dict, custom_objects=None):
@@ -273,6 +288,67 @@ class Functional(Model):
         from lamina.saving.model_config import functional_from_config
 
         return functional_from_config(cls, config, custom_objects)
+
+
+def keras_tensor_config(tensor: KerasTensor, ref: list) -> dict:
+    """A tensor argument as Keras 3 saves it: `{"class_name": "__keras_tensor__", "config": {...}}`."""
+    shape = [None if d is None else int(d) for d in tensor.shape]
+    history = {"shape": shape, "dtype": str(tensor.dtype), "keras_history": list(ref[:3])}
+    return {"class_name": "__keras_tensor__", "config": history}
+
+
+def _config_value(value, tensor_config):
+    """A call argument as plain config data: tensors through `tensor_config`, tuples as lists."""
+    if isinstance(value, KerasTensor):
+        return tensor_config(value)
+    if isinstance(value, (list, tuple)):
+        return [_config_value(item, tensor_config) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _config_value(item, tensor_config) for key, item in value.items()}
+    return value
+
+
+def keras3_node_config(node, ref) -> dict:
+    """One call as Keras 3 saves it: `{"args": [...], "kwargs": {...}}` with `__keras_tensor__` references.
+
+    Example:
+        >>> keras3_node_config(mha_node, ref)["kwargs"]
+        {'use_causal_mask': True}
+    """
+
+    def tensor_config(tensor):
+        return keras_tensor_config(tensor, ref(tensor))
+
+    return {
+        "args": [_config_value(arg, tensor_config) for arg in node.args],
+        "kwargs": {key: _config_value(value, tensor_config) for key, value in node.kwargs.items()},
+    }
+
+
+def _keras2_expressible(node) -> bool:
+    """Whether Keras 2's node form holds the call exactly: every tensor, and only tensors, in a flat first argument."""
+    if len(node.args) != 1:
+        return False
+    first = node.args[0]
+    if isinstance(first, (list, tuple)):
+        if len(first) < 2 or not all(isinstance(item, KerasTensor) for item in first):
+            return False  # one-item lists would come back unwrapped; constants need Keras 3's form
+    elif not isinstance(first, KerasTensor):
+        return False
+    return not any(isinstance(item, KerasTensor) for item in nest.flatten(node.kwargs))
+
+
+def node_config(node, ref):
+    """One call in the Keras 2 config: `[[name, node, tensor, {kwargs}], ...]`, or Keras 3's form if it must.
+
+    Example:
+        >>> node_config(dropout_node, ref)
+        [['dense', 0, 0, {'training': False}]]
+    """
+    if not _keras2_expressible(node):
+        return keras3_node_config(node, ref)
+    kwargs = {key: _config_value(value, None) for key, value in node.kwargs.items()}
+    return [ref(tensor) + [dict(kwargs)] for tensor in nest.flatten(node.args[0])]
 
 
 def _call_node(node, args, kwargs, with_masks: bool, in_mask):

@@ -23,6 +23,7 @@ import io
 import json
 import os
 import re
+import types
 import warnings
 import zipfile
 import zlib
@@ -38,6 +39,8 @@ _NESTED_MODULES = {
     "_regularizer": "keras.regularizers",
     "_constraint": "keras.constraints",
 }
+# Sub-layers Keras 3 keeps in private attributes, so its files name their groups with the underscore.
+_KERAS3_PRIVATE_GROUPS = {("MultiHeadAttention", "gate_dense"): "_gate_dense"}
 # Keras 3 builds an optimizer's slots kind by kind; kinds in one tuple are interleaved per variable.
 _KERAS3_SLOT_GROUPS = {
     "Adam": (("m", "v"), ("vhat",)),
@@ -107,12 +110,6 @@ def _keras3_entry(layer, entry: dict) -> dict:
     return out
 
 
-def _tensor_ref(tensor, ref: list) -> dict:
-    shape = [None if d is None else int(d) for d in tensor.shape]
-    history = {"shape": shape, "dtype": str(tensor.dtype), "keras_history": list(ref[:3])}
-    return {"class_name": "__keras_tensor__", "config": history}
-
-
 def _keras3_model_config(model, config: dict) -> dict:
     """A Sequential or functional config with its layers (and a functional's nodes) in Keras 3's form."""
     config = dict(config)
@@ -126,14 +123,13 @@ def _keras3_model_config(model, config: dict) -> dict:
         ]  # fmt: skip
         config["layers"] = inputs + [_keras3_entry(lay, e) for lay, e in zip(model.layers, entries[offset:])]
         return config
-    own_nodes = {id(node) for node in model._nodes}
+    from lamina.models.functional import keras3_node_config
+
+    # Every call as Keras 3 writes it: all positional tensors and the keyword arguments (tensors included).
+    ref = model._tensor_references()
     out = []
     for layer, entry in zip(model.layers, entries):
-        nodes = [n for n in layer._inbound_nodes if id(n) in own_nodes]
-        converted = []
-        for node, saved in zip(nodes, entry.get("inbound_nodes") or []):
-            tensors = [_tensor_ref(t, ref) for t, ref in zip(node.input_tensors, saved)]
-            converted.append({"args": [tensors[0] if len(tensors) == 1 else tensors], "kwargs": {}})
+        converted = [keras3_node_config(node, ref) for node in model._own_nodes(layer)]
         out.append(_keras3_entry(layer, {**entry, "inbound_nodes": converted}))
     config["layers"] = out
     return config
@@ -215,16 +211,27 @@ def _children(layer) -> list:
         if attribute.startswith("_"):
             continue
         value = getattr(layer, attribute)
-        if isinstance(value, Layer):
+        if isinstance(value, Layer) or _weight_holder(value):
             out.append((attribute, value))
         elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
             out.append((attribute, list(value)))
     return out
 
 
+def _weight_holder(value) -> bool:
+    """A plain namespace holding some of a layer's weights where Keras 3 has a sub-layer.
+
+    MultiHeadAttention keeps its projections as `query_dense = SimpleNamespace(name="query", weights=[...])`;
+    Keras 3 saves each as the sub-layer `query_dense/vars`, so lamina writes and reads them there too.
+    """
+    weights = getattr(value, "weights", None) if isinstance(value, types.SimpleNamespace) else None
+    return isinstance(weights, list) and bool(weights) and isinstance(getattr(value, "name", None), str)
+
+
 def _own_variables(layer) -> list:
-    """The variables a layer made itself, in Keras 3's `save_own_variables` order."""
-    return list(layer._trainable_variables) + list(layer._non_trainable_variables)
+    """The variables a layer made itself, in Keras 3's `save_own_variables` order (less those of weight holders)."""
+    held = {id(v) for _, child in _children(layer) if _weight_holder(child) for v in child.weights}
+    return [v for v in list(layer._trainable_variables) + list(layer._non_trainable_variables) if id(v) not in held]
 
 
 def _layer_tree(layer, path: str, visited: set) -> list:
@@ -242,6 +249,9 @@ def _layer_tree(layer, path: str, visited: set) -> list:
         if isinstance(child, list):
             for key, inner in _keras3_keys(child):
                 out += _layer_tree(inner, f"{path}/{attribute}/{key}", visited)
+        elif _weight_holder(child):
+            group = _KERAS3_PRIVATE_GROUPS.get((type(layer).__name__, attribute), attribute)
+            out.append((f"{path}/{group}/vars", list(child.weights), child))
         else:
             out += _layer_tree(child, f"{path}/{attribute}", visited)
     return out
@@ -293,7 +303,9 @@ def read_layers(group, layers: list, filename: str, where: str = "layers", by_na
             continue
         try:
             tree = _layer_tree(layer, found.name.rsplit("/", 1)[-1], set())
-            if len(tree) == 1 or not any(variables for _, variables, _ in tree[1:]):
+            # All weights in `vars` is also how lamina wrote MultiHeadAttention before it used Keras 3's groups.
+            flat = "vars" in found and len(found["vars"]) == len(layer.weights)
+            if len(tree) == 1 or not any(variables for _, variables, _ in tree[1:]) or flat:
                 hdf5._set_layer(layer, _numbered(found["vars"]), f"{where}/{key}", filename, False)
             else:
                 _set_tree(found, tree, layer, f"{where}/{key}", filename)

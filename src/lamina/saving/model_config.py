@@ -2,6 +2,7 @@
 
 Both Keras 2 and Keras 3 model configs are read. A functional layer's inbound
 nodes are Keras 2's `[[["name", node_index, tensor_index, {kwargs}], ...], ...]`
+(tensors among the kwargs as `["name", node_index, tensor_index]`)
 or Keras 3's `[{"args": [...], "kwargs": {...}}, ...]` with tensors written as
 `{"class_name": "__keras_tensor__", "config": {"keras_history": [name, node, tensor]}}`.
 
@@ -44,29 +45,63 @@ def sequential_from_config(cls, config, custom_objects=None):
 
 
 # ------------------------------------------------------------------- functional
+_CONSTANT = "_CONSTANT_VALUE"  # Keras 2's first-argument entry for a constant: [_CONSTANT, -1, value, kwargs]
+
+
 def _is_tensor_ref(value) -> bool:
     return isinstance(value, dict) and value.get("class_name") == "__keras_tensor__"
 
 
+def _is_keras2_ref(value) -> bool:
+    """Keras 2's tensor reference inside call keywords: `[layer name, node index, tensor index]`."""
+    return (
+        isinstance(value, (list, tuple))
+        and (len(value) == 3 or (len(value) == 4 and isinstance(value[3], dict)))
+        and isinstance(value[0], str)
+        and value[0] != _CONSTANT
+        and all(isinstance(i, int) and not isinstance(i, bool) for i in value[1:3])
+    )
+
+
+def _history(item) -> tuple:
+    history = item.get("config", {}).get("keras_history")
+    if not isinstance(history, (list, tuple)) or len(history) < 3:
+        raise ValueError(f"A saved tensor argument has no usable keras_history: {str(item)[:200]}.")
+    return history[0], int(history[1]), int(history[2])
+
+
+def _walk_refs(item, keras2: bool, found: list) -> list:
+    """Collects every tensor reference in a saved call argument (Keras 2's lists too when `keras2`)."""
+    if _is_tensor_ref(item):
+        found.append(_history(item))
+    elif keras2 and _is_keras2_ref(item):
+        found.append((item[0], int(item[1]), int(item[2])))
+    elif isinstance(item, (list, tuple)):
+        for sub in item:
+            _walk_refs(sub, keras2, found)
+    elif isinstance(item, dict):
+        for sub in item.values():
+            _walk_refs(sub, keras2, found)
+    return found
+
+
+def _keras2_kwargs(node: list) -> dict:
+    """The call keywords of a Keras 2 node: each entry repeats them; Keras reads the last one."""
+    for entry in reversed(node):
+        if len(entry) > 3 and isinstance(entry[3], dict):
+            return entry[3]
+    return {}
+
+
 def _node_refs(node) -> list:
-    """Every (layer name, node index, tensor index) a saved node reads."""
+    """Every (layer name, node index, tensor index) a saved node reads, keyword arguments included."""
     if isinstance(node, dict):
-        found = []
-
-        def walk(item):
-            if _is_tensor_ref(item):
-                history = item["config"]["keras_history"]
-                found.append((history[0], int(history[1]), int(history[2])))
-            elif isinstance(item, (list, tuple)):
-                for sub in item:
-                    walk(sub)
-            elif isinstance(item, dict):
-                for sub in item.values():
-                    walk(sub)
-
-        walk([node.get("args", []), node.get("kwargs", {})])
-        return found
-    return [(entry[0], int(entry[1]), int(entry[2])) for entry in node]
+        return _walk_refs([node.get("args", []), node.get("kwargs", {})], False, [])
+    if not isinstance(node, list) or not all(isinstance(e, (list, tuple)) and len(e) >= 3 for e in node):
+        expected = "a dict or a list of [layer, node, tensor, kwargs]"
+        raise ValueError(f"A saved inbound node must be {expected}, got {node!r:.150}.")
+    first = [(e[0], int(e[1]), int(e[2])) for e in node if e[0] != _CONSTANT]
+    return first + _walk_refs(_keras2_kwargs(node), True, [])
 
 
 class _Graph:
@@ -84,36 +119,43 @@ class _Graph:
     def tensor(self, name, node_index, tensor_index):
         rank = sorted(self.indices.get(name, {node_index}) | {node_index}).index(node_index)
         calls = self.made.get(name, [])
-        if rank >= len(calls):
+        if rank >= len(calls) or tensor_index >= len(calls[rank]):
             return None
         return calls[rank][tensor_index]
 
     def ready(self, node) -> bool:
         return all(self.tensor(*ref) is not None for ref in _node_refs(node))
 
-    def resolve(self, item):
+    def resolve(self, item, keras2: bool = False):
+        """A saved call argument with its tensor references replaced by the tensors made so far."""
         if _is_tensor_ref(item):
-            return self.tensor(*item["config"]["keras_history"][:3])
+            return self.tensor(*_history(item))
+        if keras2 and _is_keras2_ref(item):
+            return self.tensor(item[0], int(item[1]), int(item[2]))
+        if isinstance(item, dict) and item.get("class_name") == "__tuple__":  # Keras 3 writes tuples so
+            return tuple(self.resolve(sub) for sub in item.get("config", {}).get("value", []))
         if isinstance(item, list):
-            return [self.resolve(sub) for sub in item]
+            return [self.resolve(sub, keras2) for sub in item]
         if isinstance(item, dict):
-            return {key: self.resolve(sub) for key, sub in item.items()}
+            return {key: self.resolve(sub, keras2) for key, sub in item.items()}
         return item
 
 
 def _call_node(layer, node, graph: _Graph):
+    """Calls `layer` as the saved node says; the flat list of its outputs."""
+    from lamina.layers.masking_flow import no_mask
+    from lamina.utils import nest
+
     if isinstance(node, dict):
         args = graph.resolve(list(node.get("args", [])))
         kwargs = graph.resolve(dict(node.get("kwargs", {})))
     else:
-        tensors = [graph.tensor(entry[0], entry[1], entry[2]) for entry in node]
-        args = [tensors[0] if len(tensors) == 1 else tensors]
-        kwargs = dict(node[0][3]) if node and len(node[0]) > 3 and isinstance(node[0][3], dict) else {}
-    kwargs = {k: v for k, v in kwargs.items() if v is not None and k != "mask"}
-    outputs = layer(*args, **kwargs)
-    from lamina.utils import nest
-
-    return nest.flatten(outputs)
+        first = [e[2] if e[0] == _CONSTANT else graph.tensor(e[0], int(e[1]), int(e[2])) for e in node]
+        args = [first[0] if len(first) == 1 else first]
+        kwargs = graph.resolve(dict(_keras2_kwargs(node)), keras2=True)
+    # Keras 3 writes the masks it passed itself (None when the input had none); a real mask tensor is kept.
+    kwargs = {k: v for k, v in kwargs.items() if v is not None and not (k == "mask" and no_mask(v))}
+    return nest.flatten(layer(*args, **kwargs))
 
 
 def _refs_structure(value, graph: _Graph, what: str):
