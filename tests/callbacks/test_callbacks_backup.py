@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from backup_job import Interrupt, build, data, train
 
+import lamina
 from lamina.callbacks import BackupAndRestore
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -109,3 +110,30 @@ def test_bad_arguments():
         BackupAndRestore("")
     assert not BackupAndRestore("dir").needs_every_batch()
     assert BackupAndRestore("dir", save_freq=10).needs_every_batch()
+
+
+class _Batches(lamina.utils.Sequence):
+    """The backup job's data as a Sequence of 5 batches (shuffled by fit when shuffle=True)."""
+
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, index):
+        x, y = data()
+        return x[index * 8 : (index + 1) * 8], y[index * 8 : (index + 1) * 8]
+
+
+def test_a_resumed_fit_on_a_shuffled_sequence_replays_the_same_orders(tmp_path):
+    def run(backup_dir, interrupt):
+        model = build()
+        callbacks = [BackupAndRestore(str(backup_dir)), interrupt]
+        history = model.fit(_Batches(), epochs=6, shuffle=True, callbacks=callbacks, verbose=0, workers=0)
+        return model, history
+
+    reference, reference_history = run(tmp_path / "reference", Interrupt())
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "backup", Interrupt(3, 2, kill=False))
+    resumed, history = run(tmp_path / "backup", Interrupt())
+    assert history.epoch == [3, 4, 5]
+    np.testing.assert_array_equal(history.history["loss"], reference_history.history["loss"][3:])
+    assert_same_weights(resumed, reference)

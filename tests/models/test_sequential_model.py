@@ -172,3 +172,40 @@ def test_a_fixed_batch_size_model_fits_evaluates_and_predicts():
     np.testing.assert_allclose(model.train_on_batch(x[:4], y[:4]), np.mean((x[:4] @ kernel + bias) ** 2), rtol=1e-5)
     with pytest.raises(ValueError, match=r'Input 0 of layer "dense" expects shape \(4, 3\), got \(5, 3\)'):
         model.predict_on_batch(x[:5])
+
+
+# ------------------------------------------------------------ Keras 2's predict_classes / predict_proba
+def _fixed_dense(units, activation, weights):
+    model = lamina.Sequential([lamina.Input((3,)), layers.Dense(units, activation=activation)])
+    model.set_weights(weights)
+    return model
+
+
+def test_predict_classes_takes_the_argmax_of_softmax_outputs():
+    rng = np.random.default_rng(3)
+    kernel, bias = rng.normal(size=(3, 4)).astype("float32"), rng.normal(size=(4,)).astype("float32")
+    model = _fixed_dense(4, "softmax", [kernel, bias])
+    x = rng.normal(size=(37, 3)).astype("float32")  # more than one batch of 32
+    logits = x @ kernel + bias
+    classes = model.predict_classes(x)
+    np.testing.assert_array_equal(classes, np.argmax(logits, axis=-1))
+    assert classes.shape == (37,)
+    probabilities = model.predict_proba(x)
+    expected = np.exp(logits - logits.max(-1, keepdims=True))
+    np.testing.assert_allclose(probabilities, expected / expected.sum(-1, keepdims=True), rtol=1e-5, atol=1e-6)
+
+
+def test_predict_classes_thresholds_one_sigmoid_unit_as_int32():
+    kernel, bias = np.array([[1.0], [-2.0], [0.5]], "float32"), np.array([0.1], "float32")
+    model = _fixed_dense(1, "sigmoid", [kernel, bias])
+    x = np.array([[1, 0, 0], [0, 1, 0], [0, 0, -1], [2, 1, 0]], "float32")
+    classes = model.predict_classes(x, batch_size=2)
+    np.testing.assert_array_equal(classes, [[1], [0], [0], [1]])  # logits 1.1, -1.9, -0.4, 0.1
+    assert classes.dtype == np.int32 and classes.shape == (4, 1)
+
+
+def test_predict_proba_warns_on_values_outside_zero_one():
+    model = _fixed_dense(2, None, [np.eye(3, 2, dtype="float32") * 3, np.zeros(2, "float32")])
+    with pytest.warns(UserWarning, match="outside \\[0, 1\\]"):
+        out = model.predict_proba(np.ones((2, 3), "float32"))
+    np.testing.assert_allclose(out, [[3, 3], [3, 3]])

@@ -284,6 +284,29 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
             ignore_class=ignore_class,
         )
 
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        ignore_class = self.fn_kwargs["ignore_class"]
+        if ignore_class is None or self.reduction != "mean_with_sample_weight":
+            return super().__call__(y_true, y_pred, sample_weight)
+        # Ignored samples weigh nothing: the mean divides by the weights of the kept samples only.
+        values = super().call(y_true, y_pred)
+        valid = self._valid(y_true, values, ignore_class)
+        if sample_weight is not None:
+            sample_weight = ops.cast(sample_weight, ops.dtype_of(values))
+            while sample_weight.ndim > valid.ndim and sample_weight.shape[-1] == 1:
+                sample_weight = ops.squeeze(sample_weight, -1)
+            while sample_weight.ndim < valid.ndim:
+                sample_weight = ops.expand_dims(sample_weight, -1)
+            valid = valid * sample_weight
+        return reduce_values(values, valid, self.reduction)
+
+    @staticmethod
+    def _valid(y_true, values, ignore_class):
+        labels = ops.convert_to_tensor(y_true)
+        if labels.ndim == values.ndim + 1:
+            labels = ops.squeeze(labels, -1)
+        return ops.cast(ops.not_equal(labels, ignore_class), ops.dtype_of(values))
+
     def call(self, y_true, y_pred):
         values = super().call(y_true, y_pred)
         ignore_class = self.fn_kwargs["ignore_class"]
@@ -291,10 +314,7 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
             return values
         # The mean is over the samples not ignored: scale the kept values by size / kept, so that
         # dividing by the size afterwards (here or in the trainer's reduction) divides by `kept`.
-        labels = ops.convert_to_tensor(y_true)
-        if labels.ndim == values.ndim + 1:
-            labels = ops.squeeze(labels, -1)
-        valid = ops.cast(ops.not_equal(labels, ignore_class), ops.dtype_of(values))
+        valid = self._valid(y_true, values, ignore_class)
         kept = ops.sum(valid)
         size = 1
         for dim in values.shape:

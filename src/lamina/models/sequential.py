@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from lamina.backend import KerasTensor, engine
 from lamina.backend.common import is_float_dtype, standardize_dtype, unique_name
 from lamina.layers.core.input_layer import InputLayer
@@ -186,6 +188,40 @@ class Sequential(Model):
         for layer in self._layers:
             outputs, mask = call_with_mask(layer, (outputs,), {}, mask)
         return mask
+
+    def predict_proba(self, x, batch_size=32, verbose=0):
+        """Keras 2's name for `predict` on a model whose outputs are probabilities.
+
+        Warns when an output lies outside [0, 1].
+
+        Example:
+            >>> model.predict_proba(x_test)  # (n, classes) probabilities
+        """
+        probabilities = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if probabilities.size and (probabilities.min() < 0.0 or probabilities.max() > 1.0):
+            warnings.warn(
+                f"Sequential model {self.name!r}: predict_proba got values outside [0, 1] "
+                f"(from {probabilities.min():.4g} to {probabilities.max():.4g}); is the last activation "
+                "softmax or sigmoid?",
+                stacklevel=2,
+            )
+        return probabilities
+
+    def predict_classes(self, x, batch_size=32, verbose=0):
+        """Class indices, as Keras 2 gave them: the argmax of each row, or `int32(p > 0.5)` for one unit.
+
+        Example:
+            >>> model.predict_classes(x_test)  # (n,) for softmax outputs, (n, 1) for a sigmoid unit
+        """
+        probabilities = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if probabilities.ndim < 2:
+            raise ValueError(
+                f"Sequential model {self.name!r}: predict_classes needs outputs shaped (batch, ..., classes), "
+                f"got shape {probabilities.shape}."
+            )
+        if probabilities.shape[-1] > 1:
+            return probabilities.argmax(axis=-1)
+        return (probabilities > 0.5).astype("int32")
 
     def get_config(self) -> dict:
         """Keras 2's Sequential config: a name and a list of layer configs, the InputLayer first when built.

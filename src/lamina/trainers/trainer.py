@@ -330,6 +330,8 @@ class Trainer(GeneratorMethods):
             self._initial_epoch = initial_epoch
             self.stop_training = False
             callback_list.call("on_train_begin", None)
+            if hasattr(data, "draw_orders_from"):  # a shuffled Sequence shuffles from the (restored) generator too
+                data.draw_orders_from(rng)
             logs = {}
             for epoch in range(self._initial_epoch, epochs):
                 self.reset_metrics()

@@ -204,6 +204,15 @@ class SequenceStream(_Stream):
     def _next_first(self):
         return self.sequence[int(self._pass_order()[0])]
 
+    def draw_orders_from(self, rng) -> None:
+        """Shuffles from `rng` (fit's generator, which BackupAndRestore saves and restores) from the next pass on.
+
+        An order drawn earlier (to read the first batch and build the model) is dropped, so a resumed `fit`
+        shuffles its first epoch as the uninterrupted one did.
+        """
+        if self.shuffle:
+            self._rng, self._order, self._first = rng, None, []
+
     def batches(self):
         order = self._pass_order()
         if self._first:
