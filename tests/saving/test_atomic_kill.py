@@ -20,6 +20,7 @@ import tempfile
 import textwrap
 import time
 
+import h5py
 import numpy as np
 import pytest
 
@@ -187,3 +188,42 @@ def test_saving_without_write_permission_is_a_permission_error_and_keeps_the_old
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)
         os.rmdir(folder)
+
+
+# ------------------------------------------------------------------ files open in this process
+def _three_to_two():
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
+    model.compile("sgd", "mse")
+    return model
+
+
+@pytest.mark.parametrize("mode", ["r", "a"])
+def test_saving_over_a_file_open_in_this_process_is_a_clear_error(tmp_path, mode):
+    path = str(tmp_path / "model.h5")
+    model = _three_to_two()
+    model.save(path)
+    before = open(path, "rb").read()
+    with h5py.File(path, mode):
+        with pytest.raises(OSError, match=r"model[.]h5.*open for (reading|writing) in this process.*Close it"):
+            model.save(path)
+        with pytest.raises(OSError, match="open"):
+            model.save_weights(path)
+    assert open(path, "rb").read() == before
+    model.save(path)  # once closed, saving over it works
+
+
+def test_an_open_h5py_file_can_be_saved_into_and_loaded_from(tmp_path):
+    model = _three_to_two()
+    x = np.arange(6, dtype="float32").reshape(2, 3)
+    with h5py.File(tmp_path / "model.h5", "w") as f:
+        model.save(f)
+    with h5py.File(tmp_path / "model.h5", "r") as f:
+        loaded = lamina.models.load_model(f)
+        assert f.id.valid  # the caller's file stays open
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+    other = _three_to_two()
+    with h5py.File(tmp_path / "weights.h5", "w") as f:
+        model.save_weights(f)
+    with h5py.File(tmp_path / "weights.h5", "r") as f:
+        other.load_weights(f)
+    np.testing.assert_allclose(other.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import tempfile
 import warnings
 import zipfile
@@ -58,6 +59,7 @@ def atomic_path(filepath):
         raise FileNotFoundError(f"Cannot save to {path!r}: the folder {folder!r} does not exist.")
     if os.path.isdir(path):
         raise IsADirectoryError(f"Cannot save to {path!r}: it is a folder; give a file name.")
+    _refuse_open_target(path)
     try:
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     except PermissionError:
@@ -73,6 +75,36 @@ def atomic_path(filepath):
         with contextlib.suppress(OSError):
             os.remove(temporary)
         raise
+
+
+def _open_h5_files() -> list:
+    """(path, mode) of every HDF5 file this process has open through h5py."""
+    h5py = sys.modules.get("h5py")
+    if h5py is None:
+        return []
+    found = []
+    for file_id in h5py.h5f.get_obj_ids(types=h5py.h5f.OBJ_FILE):
+        with contextlib.suppress(Exception):
+            writable = file_id.get_intent() & h5py.h5f.ACC_RDWR
+            found.append((os.fsdecode(file_id.name), "r+" if writable else "r"))
+    return found
+
+
+def _refuse_open_target(path: str) -> None:
+    """An error when `path` is an HDF5 file this process holds open: saving over it would pull it from under you."""
+    if not os.path.exists(path):
+        return
+    for open_path, mode in _open_h5_files():
+        try:
+            same = os.path.samefile(open_path, path)
+        except OSError:  # the open file was deleted or moved
+            same = False
+        if same:
+            how = "for writing" if mode == "r+" else "for reading"
+            raise OSError(
+                f"Cannot save to {path!r}: the file is open {how} in this process (an h5py.File, or an "
+                "HDF5Matrix reading it). Close it first, or save under another name."
+            )
 
 
 @contextlib.contextmanager
@@ -231,6 +263,9 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True) -> None:
     Example:
         >>> save_model(model, "my_model.h5")
     """
+    if _is_h5_group(filepath):  # an open h5py.File, as Keras 2 accepted: written in place
+        _write_model(filepath, model, include_optimizer)
+        return
     path = os.fspath(filepath)
     if path.endswith(".keras"):
         from lamina.saving import keras_zip
@@ -239,22 +274,41 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True) -> None:
         return
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"{path!r} exists and overwrite=False.")
+    with atomic_h5_file(path) as f:
+        _write_model(f, model, include_optimizer)
+
+
+def _is_h5_group(value) -> bool:
+    h5py = sys.modules.get("h5py")
+    return h5py is not None and isinstance(value, h5py.Group)
+
+
+@contextlib.contextmanager
+def _reading(filepath):
+    """(h5py group, file name) of a path or of an h5py.File the caller opened (and closes)."""
+    if _is_h5_group(filepath):
+        yield filepath, filepath.file.filename
+    else:
+        with open_h5_for_reading(filepath) as f:
+            yield f, os.fspath(filepath)
+
+
+def _write_model(f, model, include_optimizer: bool) -> None:
     config = model_config.model_to_dict(model)
     compiled = training_config.training_config(model) if include_optimizer else None
-    with atomic_h5_file(path) as f:
-        f.attrs["keras_version"] = model_config.KERAS_VERSION
-        f.attrs["backend"] = config["backend"]
-        f.attrs["model_config"] = json.dumps({"class_name": config["class_name"], "config": config["config"]})
-        if compiled is not None:
-            f.attrs["training_config"] = json.dumps(compiled, default=model_config._plain)
-        save_weights_to_group(f.create_group("model_weights"), model.layers)
-        optimizer = getattr(model, "optimizer", None)
-        if include_optimizer and optimizer is not None and optimizer._built_for is not None:
-            group = f.create_group("optimizer_weights")
-            names = training_config.optimizer_weight_names(optimizer)
-            save_attributes(group, "weight_names", names)
-            for name, variable in zip(names, optimizer.variables):
-                group.create_dataset(name, data=variable.numpy())
+    f.attrs["keras_version"] = model_config.KERAS_VERSION
+    f.attrs["backend"] = config["backend"]
+    f.attrs["model_config"] = json.dumps({"class_name": config["class_name"], "config": config["config"]})
+    if compiled is not None:
+        f.attrs["training_config"] = json.dumps(compiled, default=model_config._plain)
+    save_weights_to_group(f.create_group("model_weights"), model.layers)
+    optimizer = getattr(model, "optimizer", None)
+    if include_optimizer and optimizer is not None and optimizer._built_for is not None:
+        group = f.create_group("optimizer_weights")
+        names = training_config.optimizer_weight_names(optimizer)
+        save_attributes(group, "weight_names", names)
+        for name, variable in zip(names, optimizer.variables):
+            group.create_dataset(name, data=variable.numpy())
 
 
 def _json_attr(f, name: str, filename: str):
@@ -278,12 +332,14 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
     Example:
         >>> model = load_model("my_model.h5", custom_objects={"AttentionLayer": AttentionLayer})
     """
-    filename = os.fspath(filepath)
-    if filename.endswith(".keras") or (os.path.isfile(filename) and zipfile.is_zipfile(filename)):
+    filename = filepath.file.filename if _is_h5_group(filepath) else os.fspath(filepath)
+    if not _is_h5_group(filepath) and (
+        filename.endswith(".keras") or (os.path.isfile(filename) and zipfile.is_zipfile(filename))
+    ):
         from lamina.saving import keras_zip
 
         return keras_zip.load_model(filename, custom_objects, compile, safe_mode)
-    with open_h5_for_reading(filename) as f:
+    with _reading(filepath) as (f, filename):
         config = _json_attr(f, "model_config", filename)
         if config is None:
             raise ValueError(
@@ -318,6 +374,9 @@ def save_weights(model, filepath, overwrite=True) -> None:
         >>> save_weights(model, "my_model_weights.h5")  # Keras 2 layout: tf.keras and Keras 3 read it
         >>> save_weights(model, "model.weights.h5")  # Keras 3 layout, optimizer state included, as Keras 3 writes
     """
+    if _is_h5_group(filepath):  # an open h5py.File: Keras 2's layout, written in place
+        save_weights_to_group(filepath, model.layers)
+        return
     path = os.fspath(filepath)
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"{path!r} exists and overwrite=False.")
@@ -340,15 +399,15 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False) -> None:
     Example:
         >>> model.load_weights("my_model_weights.h5", by_name=True)
     """
-    filename = os.fspath(filepath)
-    if filename.endswith(".keras"):
+    filename = filepath.file.filename if _is_h5_group(filepath) else os.fspath(filepath)
+    if filename.endswith(".keras") and not _is_h5_group(filepath):
         from lamina.saving import keras_zip
 
         if by_name or skip_mismatch:
             raise ValueError(f"{filename!r} is a Keras 3 '.keras' file; its weights load by layer order only.")
         keras_zip.load_weights(model, filename)
         return
-    with open_h5_for_reading(filename) as f:
+    with _reading(filepath) as (f, filename):
         group = f["model_weights"] if "model_weights" in f else f
         if "layer_names" not in group.attrs and "layer_names0" not in group.attrs and "layers" in f:
             if skip_mismatch and not by_name:

@@ -89,6 +89,8 @@ def _module_and_name(layer) -> tuple[str, str | None]:
         return "keras", None
     if cls is Functional:
         return "keras.src.models.functional", "Functional"
+    if getattr(cls, "op_name", None) and hasattr(cls, "keras_module"):  # a Keras 3 op node (NotEqual, ...)
+        return cls.keras_module, cls.__name__
     registered = object_registration.get_registered_name(cls)
     if object_registration._builtin_layers().get(cls.__name__) is cls and ">" not in registered:
         return "keras.layers", None

@@ -233,19 +233,30 @@ def deserialize_layer(config: dict, custom_objects: dict | None = None, safe_mod
     """
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"A serialized layer must be a dict with 'class_name' and 'config', got {config!r:.200}.")
-    name = config.get("registered_name") or config["class_name"]
-    try:
-        cls = object_registration.get_layer_class(name, custom_objects)
-    except ValueError:
-        if name == config["class_name"]:
-            raise
-        cls = object_registration.get_layer_class(config["class_name"], custom_objects)
+    cls = _layer_class(config, custom_objects)
     inner = config.get("config", {})
     mode = contextlib.nullcontext() if safe_mode is None else safe_mode_scope(safe_mode)
     with object_registration.CustomObjectScope(custom_objects or {}), mode:
         if _is_model_class(cls):
             return cls.from_config(inner, custom_objects=custom_objects)
         return cls.from_config(clean_layer_config(cls, inner, custom_objects))
+
+
+def _layer_class(config: dict, custom_objects):
+    """The class of a serialized layer: registered or built in, else one of Keras 3's op nodes (`NotEqual`, ...)."""
+    from lamina.layers.core.operation_layer import operation_layer_class
+
+    name = config.get("registered_name") or config["class_name"]
+    try:
+        return object_registration.get_layer_class(name, custom_objects)
+    except ValueError:
+        if name != config["class_name"]:
+            with contextlib.suppress(ValueError):
+                return object_registration.get_layer_class(config["class_name"], custom_objects)
+        op_class = operation_layer_class(config["class_name"], config.get("module"))
+        if op_class is None:
+            raise
+        return op_class
 
 
 def _is_model_class(cls) -> bool:
