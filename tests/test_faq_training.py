@@ -159,3 +159,33 @@ def test_faq_stateful_prediction_with_predict_classes():
     np.testing.assert_array_equal(np.concatenate([first, second], axis=1), expected)
     model.reset_states()
     np.testing.assert_array_equal(model.predict_classes(x[:, :5], batch_size=4), first)
+
+
+def test_freezing_a_nested_model_freezes_its_layers_and_batch_norm_statistics():
+    # Keras 2's rules: a model's `trainable` covers every layer inside it, and a frozen BatchNormalization runs in
+    # inference mode (its moving statistics stay put).
+    from lamina.layers import BatchNormalization
+
+    inner = Sequential([Dense(4, input_dim=8), BatchNormalization()], name="inner")
+    x = Input((8,))
+    outer = Model(x, Dense(1)(inner(x)))
+    inner.trainable = False
+    outer.compile(optimizer="sgd", loss="mse")
+    assert len(outer.trainable_weights) == 2  # only the head's kernel and bias
+    before_inner, before_head = inner.get_weights(), outer.layers[-1].get_weights()
+    outer.fit(DATA, LABELS, epochs=2, verbose=0)
+    for now, then in zip(inner.get_weights(), before_inner):
+        np.testing.assert_array_equal(now, then)
+    assert not np.allclose(outer.layers[-1].get_weights()[0], before_head[0])
+    # Its output is the NumPy model of the unchanged weights (the moving statistics are 0 and 1).
+    kernel, bias = inner.layers[0].get_weights()
+    gamma, beta, mean, variance = inner.layers[1].get_weights()
+    hidden = (DATA @ kernel + bias - mean) / np.sqrt(variance + 1e-3) * gamma + beta
+    head_kernel, head_bias = outer.layers[-1].get_weights()
+    np.testing.assert_allclose(outer.predict(DATA, verbose=0), hidden @ head_kernel + head_bias, rtol=1e-5, atol=1e-5)
+
+    inner.trainable = True
+    outer.compile(optimizer="sgd", loss="mse")  # takes effect at compile
+    outer.fit(DATA, LABELS, epochs=1, verbose=0)
+    changed = [not np.array_equal(now, then) for now, then in zip(inner.get_weights(), before_inner)]
+    assert changed == [True] * 6  # kernel, bias, gamma, beta and both moving statistics
