@@ -149,3 +149,52 @@ def test_clear_session_restarts_layer_names():
     layers.Dense(1)
     K.clear_session()
     assert layers.Dense(1).name == "dense"
+
+
+# ------------------------------------------------------------ more Keras 2 helpers
+def test_elu_hard_sigmoid_gather_and_switch_match_numpy():
+    x = np.array([[-2.0, -0.5, 0.0, 1.5]], "float32")
+    np.testing.assert_allclose(np.asarray(K.elu(x, 0.5)), np.where(x > 0, x, 0.5 * (np.exp(x) - 1)), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(K.hard_sigmoid(x * 4)), np.clip(0.8 * x + 0.5, 0, 1), rtol=1e-6)
+    table = np.arange(12, dtype="float32").reshape(4, 3)
+    np.testing.assert_array_equal(np.asarray(K.gather(table, np.array([3, 0, 3]))), table[[3, 0, 3]])
+    np.testing.assert_array_equal(np.asarray(K.switch(x > 0, x, -x)), np.abs(x))
+    np.testing.assert_array_equal(np.asarray(K.switch(True, lambda: x, lambda: -x)), x)
+
+
+def test_in_train_phase_follows_the_argument_then_the_learning_phase():
+    assert K.in_train_phase("train", "test", training=1) == "train"
+    assert K.in_train_phase(lambda: "train", lambda: "test", training=0) == "test"
+    assert K.in_test_phase("test", "train", training=0) == "test"
+    assert K.in_train_phase("train", "test") == "test"  # default phase: 0
+    K.set_learning_phase(1)
+    try:
+        assert K.in_train_phase("train", "test") == "train"
+    finally:
+        K.set_learning_phase(0)
+
+
+def test_crossentropies_take_keras2_argument_order():
+    target = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], "float32")
+    logits = np.array([[1.0, 2.0, 0.5], [0.3, -1.0, 2.0]], "float32")
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    expected = -(target * log_probs).sum(-1)
+    np.testing.assert_allclose(np.asarray(K.categorical_crossentropy(target, logits, from_logits=True)), expected,
+                               rtol=1e-5)  # fmt: skip
+    np.testing.assert_allclose(
+        np.asarray(K.sparse_categorical_crossentropy(np.array([1, 0]), np.exp(log_probs))), expected, rtol=1e-5
+    )
+    p = np.array([[0.9], [0.2]], "float32")
+    bce = -(np.array([[1.0], [0.0]]) * np.log(p) + np.array([[0.0], [1.0]]) * np.log(1 - p)).mean(-1)
+    np.testing.assert_allclose(np.asarray(K.binary_crossentropy(np.array([[1.0], [0.0]]), p)), bce, rtol=1e-5)
+
+
+def test_moving_average_update_and_seeded_random_draws():
+    v = K.variable(np.array([1.0, 2.0], "float32"))
+    K.moving_average_update(v, np.array([3.0, 0.0], "float32"), 0.9)
+    np.testing.assert_allclose(K.get_value(v), [0.9 + 0.3, 1.8], rtol=1e-6)
+    a = np.asarray(K.random_uniform((200,), -1.0, 3.0, seed=5))
+    np.testing.assert_array_equal(a, np.asarray(K.random_uniform((200,), -1.0, 3.0, seed=5)))
+    assert a.min() >= -1.0 and a.max() < 3.0 and abs(a.mean() - 1.0) < 0.25
+    n = np.asarray(K.random_normal((2000,), 2.0, 0.5))
+    assert n.dtype == np.float32 and abs(n.mean() - 2.0) < 0.05 and abs(n.std() - 0.5) < 0.05

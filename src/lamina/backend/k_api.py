@@ -29,7 +29,9 @@ __all__ = [
     "print_tensor", "relu", "repeat_elements", "reshape", "round", "set_learning_phase", "set_value",
     "shape", "sigmoid", "sign", "sin", "softmax", "softplus", "sqrt", "square", "squeeze", "stack", "std",
     "stop_gradient", "sum", "tanh", "tile", "transpose", "update", "update_add", "update_sub", "var",
-    "variable", "zeros", "zeros_like",
+    "variable", "zeros", "zeros_like", "elu", "hard_sigmoid", "gather", "switch", "in_train_phase",
+    "in_test_phase", "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
+    "moving_average_update", "random_uniform", "random_normal",
 ]  # fmt: skip
 
 
@@ -427,3 +429,80 @@ def softmax(x, axis=-1):
 
 def stop_gradient(x):
     return ops.stop_gradient(_value(x))
+
+
+def elu(x, alpha=1.0):
+    x = _value(x)
+    return ops.where(ops.greater(x, 0), x, alpha * (ops.exp(ops.minimum(x, 0.0)) - 1.0))
+
+
+def hard_sigmoid(x):
+    """Keras 2's piecewise-linear sigmoid, `clip(0.2 * x + 0.5, 0, 1)`."""
+    return ops.clip(0.2 * _value(x) + 0.5, 0.0, 1.0)
+
+
+def gather(reference, indices):
+    """Rows `indices` of `reference` (along axis 0)."""
+    return ops.take(_value(reference), _value(indices), axis=0)
+
+
+def switch(condition, then_expression, else_expression):
+    """`then_expression` where `condition` holds, else `else_expression` (a scalar condition picks one whole)."""
+    then_value = then_expression() if callable(then_expression) else then_expression
+    else_value = else_expression() if callable(else_expression) else else_expression
+    return ops.where(_value(condition), _value(then_value), _value(else_value))
+
+
+def in_train_phase(x, alt, training=None):
+    """`x` in the training phase, `alt` otherwise; the phase is `training` or `set_learning_phase`'s value.
+
+    Example:
+        >>> K.in_train_phase(lambda: noisy, lambda: clean, training=1)
+    """
+    phase = _default_phase["value"] if training is None else int(np.asarray(training))
+    chosen = x if phase == 1 else alt
+    return chosen() if callable(chosen) else chosen
+
+
+def in_test_phase(x, alt, training=None):
+    """`x` in the test phase, `alt` in the training phase."""
+    return in_train_phase(alt, x, training=training)
+
+
+def _loss_function(name: str):
+    def loss(target, output, from_logits=False):
+        from lamina import losses
+
+        return getattr(losses, name)(_value(target), _value(output), from_logits=from_logits)
+
+    loss.__name__ = name
+    loss.__doc__ = f"Keras 2's `K.{name}(target, output, from_logits=False)`: per-sample values."
+    return loss
+
+
+binary_crossentropy = _loss_function("binary_crossentropy")
+categorical_crossentropy = _loss_function("categorical_crossentropy")
+sparse_categorical_crossentropy = _loss_function("sparse_categorical_crossentropy")
+
+
+def moving_average_update(x, value, momentum):
+    """Sets variable `x` to `momentum * x + (1 - momentum) * value` and returns it."""
+    x.assign(ops.add(ops.multiply(x.value, momentum), ops.multiply(_value(value), 1.0 - momentum)))
+    return x
+
+
+def _draw(kind: str, shape, first, second, dtype, seed):
+    from lamina.backend.common.seed import draw_seed
+
+    seed = draw_seed() if seed is None else int(seed)
+    return getattr(ops.random, kind)(tuple(shape), first, second, dtype=standardize_dtype(dtype or floatx()), seed=seed)
+
+
+def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
+    """Uniform samples in [minval, maxval); a given `seed` gives the same values every call."""
+    return _draw("uniform", shape, minval, maxval, dtype, seed)
+
+
+def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    """Normal samples; a given `seed` gives the same values every call."""
+    return _draw("normal", shape, mean, stddev, dtype, seed)
