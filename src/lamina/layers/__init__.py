@@ -66,6 +66,9 @@ from lamina.layers.pooling.global_pooling import GlobalMaxPooling1D as GlobalMax
 from lamina.layers.pooling.global_pooling import GlobalMaxPooling2D as GlobalMaxPooling2D
 from lamina.layers.pooling.global_pooling import GlobalMaxPooling3D as GlobalMaxPooling3D
 from lamina.layers.recurrent.bidirectional import Bidirectional as Bidirectional
+from lamina.layers.recurrent.conv_lstm import ConvLSTM1D as ConvLSTM1D
+from lamina.layers.recurrent.conv_lstm import ConvLSTM2D as ConvLSTM2D
+from lamina.layers.recurrent.conv_lstm import ConvLSTM3D as ConvLSTM3D
 from lamina.layers.recurrent.gru import GRU as GRU
 from lamina.layers.recurrent.gru import GRUCell as GRUCell
 from lamina.layers.recurrent.lstm import LSTM as LSTM
