@@ -14,7 +14,16 @@ and checks, in this order:
 8. symbolic use: calling the layer on `lamina.Input` gives a KerasTensor with a None batch;
 9. save/load (on by default): the layer, wrapped in a Sequential model (a functional one for merge
    layers), survives `model.save` -> `load_model` (HDF5), `to_json` -> `model_from_json` + `set_weights`
-   and `save_weights` -> `load_weights` with the same predictions, configs and weight names.
+   and `save_weights` -> `load_weights` with the same predictions, configs and weight names;
+10. one optimizer step (on by default, needs `make_keras` and trainable weights): a fresh lamina layer and a
+    fresh Keras 3 layer, each inside a functional model on Inputs of the inputs' shapes and given the same
+    weights, are compiled with `SGD(learning_rate=0.1)` and loss "mse" and run one `train_on_batch` on the
+    same random target; the losses and then all the weights (`get_weights()`, non-trainable ones such as
+    moving statistics included) must agree, which checks the gradients. A layer with several outputs
+    (`return_state=True`, ...) is trained on its first output only. The tolerances are looser than the
+    forward ones (STEP_RTOL, STEP_ATOL): a weight moves by 0.1 * its gradient, and gradients sum over the
+    batch in a different order on each side. Off where `check_training=False` (a random training call gives
+    two different gradients) and where the caller passes a reason, `check_step="why"`.
 
 The module name is unusual on purpose: tests/ has no __init__.py files, so helper
 modules share one namespace across the suite.
@@ -36,6 +45,8 @@ from lamina.backend import KerasTensor
 RTOL = 1e-5
 ATOL = 1e-6
 SAVE_RTOL = 1e-6  # a saved and re-loaded model must predict what the original predicts
+STEP_RTOL = 1e-4  # step 10: the weights after one SGD step (see the module docstring)
+STEP_ATOL = 1e-5
 
 
 def as_numpy(value) -> np.ndarray:
@@ -89,9 +100,14 @@ def _symbolic_inputs(inputs):
     return one(inputs)
 
 
-def _build_keras(make_keras, inputs, weight_names, values):
+def _call(layer, inputs, separate, **kwargs):
+    """`layer(inputs)`, or `layer(*inputs)` for a layer that takes its inputs as separate arguments."""
+    return layer(*inputs, **kwargs) if separate else layer(inputs, **kwargs)
+
+
+def _build_keras(make_keras, inputs, weight_names, values, separate=False):
     layer = make_keras()
-    layer(inputs)  # builds it
+    _call(layer, inputs, separate)  # builds it
     assert [w.name for w in layer.weights] == list(weight_names), "Keras names its weights differently"
     if values:
         layer.set_weights(values)
@@ -112,6 +128,8 @@ def check_layer(
     from_config=None,
     save_load=True,
     custom_objects=None,
+    check_step=True,
+    separate_inputs=False,
     rtol=RTOL,
     atol=ATOL,
 ):
@@ -131,11 +149,24 @@ def check_layer(
         save_load: check step 9 (saving the layer inside a model and loading it back).
         custom_objects: passed to `load_model` / `model_from_json` (a layer class defined outside lamina is
             added automatically).
+        check_step: step 10 (one SGD step vs Keras 3); to turn it off, pass the reason as a string
+            (`check_step="random in training"`). It is off anyway without `make_keras` and where
+            `check_training=False`.
+        separate_inputs: call the layer as `layer(*inputs)` (MultiHeadAttention's `mha(query, value)`)
+            rather than `layer(inputs)`; `compute_output_shape` then gets one shape per input.
     """
     assert make_keras is not None or reference is not None, "check_layer needs an independent reference"
+    if check_step is not True and not (isinstance(check_step, str) and check_step.strip()):
+        raise ValueError(
+            "check_layer: `check_step` is True, or the reason it is off as a non-empty string "
+            f"(e.g. check_step='random in training'); got {check_step!r}"
+        )
+    if separate_inputs and not isinstance(inputs, list):
+        raise ValueError(f"check_layer: separate_inputs=True needs a list of input arrays, got {type(inputs).__name__}")
+    separate = separate_inputs
     rng = np.random.default_rng(7)
     layer = make_layer()
-    layer(inputs)
+    _call(layer, inputs, separate)
 
     # 1. Weight names, count, paths, trainability.
     assert [w.name for w in layer.weights] == list(weight_names)
@@ -155,29 +186,35 @@ def check_layer(
     weight_dict = dict(zip(weight_names, values))
 
     # 3. Inference.
-    out = as_numpy(layer(inputs, training=False))
-    np.testing.assert_array_equal(as_numpy(layer(inputs)), out, err_msg="default call is not inference")
+    out = as_numpy(_call(layer, inputs, separate, training=False))
+    default = as_numpy(_call(layer, inputs, separate))
+    np.testing.assert_array_equal(default, out, err_msg="default call is not inference")
     keras_layer = None
     if make_keras is not None:
-        keras_layer = _build_keras(make_keras, inputs, weight_names, values)
-        assert_close(out, as_numpy(keras_layer(inputs, training=False)), rtol, atol, "inference vs Keras")
+        keras_layer = _build_keras(make_keras, inputs, weight_names, values, separate)
+        keras_out = as_numpy(_call(keras_layer, inputs, separate, training=False))
+        assert_close(out, keras_out, rtol, atol, "inference vs Keras")
     if reference is not None:
         assert_close(out, reference(inputs, weight_dict, False), rtol, atol, "inference vs NumPy")
 
     # 4. Shapes.
-    assert tuple(layer.compute_output_shape(_concrete_shape(inputs))) == out.shape
-    batchless = tuple(layer.compute_output_shape(_batchless_shape(inputs)))
+    def output_shape(some_layer, shapes):
+        return tuple(some_layer.compute_output_shape(*shapes) if separate else some_layer.compute_output_shape(shapes))
+
+    assert output_shape(layer, _concrete_shape(inputs)) == out.shape
+    batchless = output_shape(layer, _batchless_shape(inputs))
     assert batchless == (None, *out.shape[1:])
     if keras_layer is not None:
-        assert tuple(keras_layer.compute_output_shape(_batchless_shape(inputs))) == batchless
+        assert output_shape(keras_layer, _batchless_shape(inputs)) == batchless
 
     # 5. Training mode (state updates such as BatchNormalization's moving statistics included).
     if check_training:
         before = {n: v.copy() for n, v in weight_dict.items()}
-        out_train = as_numpy(layer(inputs, training=True))
+        out_train = as_numpy(_call(layer, inputs, separate, training=True))
         assert out_train.shape == out.shape
         if keras_layer is not None:
-            assert_close(out_train, as_numpy(keras_layer(inputs, training=True)), rtol, atol, "training vs Keras")
+            keras_train = as_numpy(_call(keras_layer, inputs, separate, training=True))
+            assert_close(out_train, keras_train, rtol, atol, "training vs Keras")
             for got, want, name in zip(layer.get_weights(), keras_layer.get_weights(), weight_names):
                 assert_close(got, want, rtol, atol, f"weight {name!r} after a training call, vs Keras")
         if reference is not None:
@@ -188,9 +225,10 @@ def check_layer(
     clone = (from_config or type(layer).from_config)(config)
     assert type(clone) is type(layer)
     assert clone.get_config() == config
-    clone(inputs)
+    _call(clone, inputs, separate)
     clone.set_weights(layer.get_weights())
-    assert_close(as_numpy(clone(inputs, training=False)), as_numpy(layer(inputs, training=False)), what="clone")
+    cloned = as_numpy(_call(clone, inputs, separate, training=False))
+    assert_close(cloned, as_numpy(_call(layer, inputs, separate, training=False)), what="clone")
 
     # 7. Config values shared with Keras.
     if keras_layer is not None and keras_config_keys:
@@ -201,7 +239,7 @@ def check_layer(
 
     # 8. Symbolic call.
     symbolic = _symbolic_inputs(inputs)
-    result = clone(symbolic)
+    result = _call(clone, symbolic, separate)
     assert isinstance(result, KerasTensor)
     assert result.shape == (None, *out.shape[1:])
     assert result.dtype == lamina.backend.floatx()
@@ -209,16 +247,69 @@ def check_layer(
 
     # 9. Save and load, inside a model.
     if save_load:
-        check_save_load(layer, inputs, custom_objects)
+        check_save_load(layer, inputs, custom_objects, separate_inputs=separate)
+
+    # 10. One optimizer step (the gradients) vs Keras.
+    if check_step is True and check_training and make_keras is not None and layer.trainable_weights:
+        check_one_step(make_layer, make_keras, inputs, values, separate_inputs=separate)
     return layer
 
 
+# ------------------------------------------------------------ one optimizer step
+def _step_model(module, layer, inputs, separate):
+    """A functional `module.Model` (lamina or Keras) around `layer`, trained on its first output."""
+
+    def one(array):
+        dtype = "int32" if array.dtype.kind in "iu" else "float32"
+        return module.Input(shape=array.shape[1:], dtype=dtype)
+
+    symbolic = [one(a) for a in inputs] if isinstance(inputs, list) else one(inputs)
+    outputs = _call(layer, symbolic, separate)
+    if isinstance(outputs, (list, tuple)):
+        outputs = outputs[0]
+    return module.Model(inputs=symbolic, outputs=outputs)
+
+
+def check_one_step(make_layer, make_keras, inputs, values, rtol=STEP_RTOL, atol=STEP_ATOL, separate_inputs=False):
+    """Step 10 of `check_layer`: one `train_on_batch` (SGD, lr 0.1, mse) matches Keras 3's; returns the model.
+
+    Args:
+        make_layer, make_keras: the factories given to `check_layer`.
+        inputs: the input array(s).
+        values: the starting weights, in `layer.weights` order.
+        separate_inputs: the layer is called as `layer(*inputs)`.
+    """
+    import keras  # the oracle, on JAX (tests/conftest.py)
+
+    ours = _step_model(lamina, make_layer(), inputs, separate_inputs)
+    theirs = _step_model(keras, make_keras(), inputs, separate_inputs)
+    names = [w.path for w in ours.weights]
+    assert [tuple(w.shape) for w in theirs.weights] == [tuple(w.shape) for w in ours.weights], (
+        f"step 10: weight shapes differ from Keras's for {names}"
+    )
+    ours.set_weights(values)
+    theirs.set_weights(values)
+    batch = len(inputs[0]) if isinstance(inputs, list) else len(inputs)
+    target = np.random.default_rng(10).normal(size=(batch, *ours.output_shape[1:])).astype("float32")
+    ours.compile(optimizer=lamina.optimizers.SGD(learning_rate=0.1), loss="mse")
+    theirs.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
+    loss = float(np.asarray(ours.train_on_batch(inputs, target)))
+    keras_loss = float(np.asarray(theirs.train_on_batch(inputs, target)))
+    assert_close(loss, keras_loss, rtol, atol, "step 10: the loss of one train_on_batch vs Keras")
+    after = ours.get_weights()
+    for got, want, name in zip(after, theirs.get_weights(), names):
+        assert_close(got, want, rtol, atol, f"step 10: weight {name!r} after one SGD step, vs Keras")
+    moved = [not np.array_equal(a, np.asarray(b, "float32")) for a, b in zip(after, values)]
+    assert any(moved), "step 10: one SGD step changed no weight"
+    return ours
+
+
 # ------------------------------------------------------------------ save/load
-def wrap_in_model(layer, inputs):
+def wrap_in_model(layer, inputs, separate_inputs=False):
     """The layer on `lamina.Input`s of the inputs' shapes: a Sequential model, or a functional one for merges."""
     symbolic = _symbolic_inputs(inputs)
     if isinstance(inputs, list):
-        return lamina.Model(inputs=symbolic, outputs=layer(symbolic))
+        return lamina.Model(inputs=symbolic, outputs=_call(layer, symbolic, separate_inputs))
     return lamina.Sequential([symbolic, layer])
 
 
@@ -289,15 +380,16 @@ def _assert_same_model(loaded, model, inputs, expected, what):
     assert_close(predicted, expected, rtol=SAVE_RTOL, atol=0, what=f"{what}: predictions")
 
 
-def check_save_load(layer, inputs, custom_objects=None):
+def check_save_load(layer, inputs, custom_objects=None, separate_inputs=False):
     """Step 9 of `check_layer`: the layer survives HDF5 files and JSON inside a model; returns the model.
 
     Example:
         >>> check_save_load(layers.Dense(3), np.ones((2, 4), "float32"))
     """
-    model = wrap_in_model(layer, inputs)
+    model = wrap_in_model(layer, inputs, separate_inputs)
     expected = model.predict(inputs, verbose=0)
-    assert_close(expected, as_numpy(layer(inputs, training=False)), what="the model's predictions vs the layer's")
+    called = as_numpy(_call(layer, inputs, separate_inputs, training=False))
+    assert_close(expected, called, what="the model's predictions vs the layer's")
     objects, safe_mode = _loading_arguments(layer, custom_objects)
     with tempfile.TemporaryDirectory(prefix="lamina-harness-") as folder:
         path = os.path.join(folder, "model.h5")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from layer_harness import as_numpy, assert_close, check_layer
+from layer_harness import as_numpy, assert_close, check_layer, check_one_step, random_weight
 from recurrent_reference import PATHS, cell_weights, compare_sgd_step, gru_step, kernel_path, run_rnn, zeros_states
 
 import lamina
@@ -48,6 +48,30 @@ def test_bidirectional_gru_matches_keras_and_numpy(merge_mode, path, keras3):
     assert layer.forward_layer.name == "forward_gru" and layer.backward_layer.name == "backward_gru"
     assert layer.backward_layer.go_backwards and not layer.forward_layer.go_backwards
     assert_close(got, _numpy_bidirectional_gru(x, layer.get_weights(), MERGES[merge_mode]), atol=1e-5)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda lib: lib.layers.Bidirectional(lib.layers.LSTM(3, return_sequences=True)),
+        lambda lib: lib.layers.Bidirectional(lib.layers.LSTM(3), merge_mode=None),
+        lambda lib: lib.layers.Bidirectional(lib.layers.SimpleRNN(3, return_state=True), merge_mode="sum"),
+        lambda lib: lib.layers.Bidirectional(
+            lib.layers.GRU(3, reset_after=False), backward_layer=lib.layers.GRU(3, reset_after=False, go_backwards=True)
+        ),
+    ],
+    ids=["lstm_concat", "lstm_merge_none", "simple_rnn_state", "gru_own_backward_layer"],
+)
+def test_one_sgd_step_matches_keras(make, path, keras3):
+    """The harness's step 10 for more Bidirectional layers; with several outputs the model is trained on the first."""
+    x = _x(2, 5, 2)
+    with kernel_path(path):
+        layer = make(lamina)
+        layer(x)
+        rng = np.random.default_rng(5)
+        values = [random_weight(w.name, tuple(w.shape), rng) for w in layer.weights]
+        check_one_step(lambda: make(lamina), lambda: make(keras3), x, values)
 
 
 @pytest.mark.parametrize("path", PATHS)

@@ -15,6 +15,7 @@ import tempfile
 import numpy as np
 import pytest
 from layer_harness import as_numpy, assert_close, check_layer
+from recurrent_reference import CellWeight
 from test_layer_normalization import sgd_step_matches_keras
 
 import lamina
@@ -333,6 +334,27 @@ def test_mha_matches_keras(keras3, kwargs, args):
 
 
 @pytest.mark.parametrize(
+    "kwargs, args",
+    [
+        ({"num_heads": 2, "key_dim": 3}, [QUERY, VALUE]),
+        ({"num_heads": 3, "key_dim": 2, "output_shape": 4}, [QUERY, VALUE, KEY]),
+    ],
+)
+def test_mha_through_the_harness(keras3, kwargs, args):
+    """The shared harness, calling `mha(query, value[, key])`; its step 10 is one SGD step vs Keras."""
+    check_layer(
+        lambda: layers.MultiHeadAttention(**kwargs),
+        args,
+        make_keras=lambda: keras3.layers.MultiHeadAttention(**kwargs),
+        weight_names=[CellWeight(name, part) for part in MHA_PARTS for name in ("kernel", "bias")],
+        keras_config_keys=MHA_KEYS,
+        separate_inputs=True,
+        rtol=1e-4,
+        atol=1e-5,
+    )
+
+
+@pytest.mark.parametrize(
     "call_kwargs",
     [
         {},
@@ -521,13 +543,6 @@ def _causal_attention_model():
     return lamina.Model([q, v], layers.Attention(use_scale=True)([q, v], use_causal_mask=True))
 
 
-@pytest.mark.xfail(
-    reason="needs models/functional.py get_config (and saving/keras_zip.py) to write each node's call as Keras "
-    "does: every positional tensor (mha(query, value)) and the call's keyword arguments (use_causal_mask=True, "
-    "value_mask=<tensor>); today the tensors are flattened into one list and the keywords dropped, so the "
-    "reloaded model calls mha([query, value]) / attention([q, v]) without the causal mask",
-    strict=False,
-)
 @pytest.mark.parametrize("make_model", [_mha_model, _causal_attention_model])
 def test_models_with_call_keywords_save_and_load(make_model):
     model = make_model()

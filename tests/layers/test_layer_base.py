@@ -48,6 +48,24 @@ class Forgetful(layers.Layer):
         return inputs * self.factor
 
 
+class BiasWithoutGradient(layers.Layer):
+    """Computes Keras's `Dense(units)`, but its bias gets no gradient: the harness's step 10 must notice."""
+
+    def __init__(self, units=3, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], self.units), initializer="ones")
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
+
+    def call(self, inputs):
+        return ops.matmul(inputs, self.kernel) + ops.stop_gradient(self.bias)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
 class Block(layers.Layer):
     """A layer made of layers: Dense then Dropout, passing `training` on implicitly."""
 
@@ -269,6 +287,20 @@ def test_harness_save_load_catches_a_config_that_forgets_an_argument():
     with pytest.raises(AssertionError, match=r"load_model\(model.save\(...\)\): predictions"):
         check_save_load(Forgetful(3.0), x)
     check_save_load(Forgetful(1.0), x)  # the class itself is found through the harness's custom_objects
+
+
+def test_harness_step_catches_a_missing_gradient_and_needs_a_reason_to_skip(keras3):
+    x = np.random.default_rng(1).normal(size=(4, 5)).astype("float32")
+    arguments = dict(make_keras=lambda: keras3.layers.Dense(3), weight_names=["kernel", "bias"], save_load=False)
+    # Steps 1-8 pass (the forward pass is Dense's); one SGD step leaves the bias where Keras moves it.
+    with pytest.raises(AssertionError, match="step 10: weight '.*bias' after one SGD step, vs Keras"):
+        check_layer(BiasWithoutGradient, x, **arguments)
+    check_layer(BiasWithoutGradient, x, check_step="this test's layer has no bias gradient on purpose", **arguments)
+    for no_reason in (False, None, "", " "):
+        with pytest.raises(ValueError, match="`check_step` is True, or the reason it is off"):
+            check_layer(BiasWithoutGradient, x, check_step=no_reason, **arguments)
+    # The real Dense passes the step.
+    check_layer(lambda: layers.Dense(3), x, **arguments)
 
 
 def test_custom_layer_config_round_trip():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from layer_harness import as_numpy, assert_close, check_layer
+from layer_harness import as_numpy, assert_close, check_layer, check_one_step, random_weight
 
 import lamina
 from lamina import layers, ops, regularizers
@@ -273,6 +273,18 @@ def test_embedding_matches_keras(keras3):
         reference=lambda x, w, training: w["embeddings"][x],
         weight_names=["embeddings"],
         keras_config_keys=("input_dim", "output_dim", "mask_zero"),
+    )
+
+
+def test_embedding_mask_zero_one_sgd_step_matches_keras(keras3):
+    """The output's mask weighs the loss: its mean is over the unmasked steps, as in Keras."""
+    ids = np.array([[1, 2, 0, 3], [4, 0, 0, 5]], "int32")
+    rng = np.random.default_rng(7)
+    check_one_step(
+        lambda: layers.Embedding(6, 3, mask_zero=True),
+        lambda: keras3.layers.Embedding(6, 3, mask_zero=True),
+        ids,
+        [random_weight("embeddings", (6, 3), rng)],
     )
 
 

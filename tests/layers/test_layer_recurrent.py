@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from layer_harness import as_numpy, assert_close, check_layer
+from layer_harness import as_numpy, assert_close, check_layer, check_one_step, random_weight
 from recurrent_reference import (
     PATHS,
     cell_weights,
@@ -120,6 +120,31 @@ def test_gru_matches_keras_and_numpy(case, path, keras3):
         assert layer.cell.bias.shape == ((2, 12) if kwargs.get("reset_after", True) else (12,))
     if ENGINE == "torch" and fused:
         expect_fused(rnn, "gru")
+
+
+# ------------------------------------------------- one SGD step, several outputs
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("LSTM", {"return_state": True}),
+        ("GRU", {"reset_after": False, "return_sequences": True, "return_state": True}),
+        ("GRU", {"return_state": True, "go_backwards": True}),
+        ("SimpleRNN", {"return_sequences": True, "return_state": True}),
+    ],
+)
+def test_return_state_layers_step_on_their_first_output_like_keras(name, kwargs, path, keras3):
+    """The harness's step 10 for a layer with several outputs: the model is trained on the first one."""
+    x = _x(3, 5, 2)
+    with kernel_path(path):
+        layer = getattr(layers, name)(4, **kwargs)
+        assert len(layer(x)) == (3 if name == "LSTM" else 2)
+        rng = np.random.default_rng(5)
+        values = [random_weight(w.name, tuple(w.shape), rng) for w in layer.weights]
+        model = check_one_step(
+            lambda: getattr(layers, name)(4, **kwargs), lambda: getattr(keras3.layers, name)(4, **kwargs), x, values
+        )
+    assert model.output_shape == ((None, 5, 4) if kwargs.get("return_sequences") else (None, 4))
 
 
 # ----------------------------------------------------------------- SimpleRNN

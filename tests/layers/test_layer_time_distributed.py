@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 import pytest
-from layer_harness import as_numpy, assert_close, check_layer
+from layer_harness import as_numpy, assert_close, check_layer, check_one_step
 
 import lamina
 from lamina import layers
@@ -143,3 +143,19 @@ def test_keras3_loads_lamina_hdf5_with_time_distributed(keras3, tmp_path):
     theirs = keras3.models.load_model(path, compile=False)
     x = _x(2, 3, 5)
     assert_close(np.asarray(theirs.predict(x, verbose=0)), model.predict(x, verbose=0))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="lamina folds the time steps into the batch (Keras 2's TimeDistributed, see its docstring); Keras 3 "
+    "calls the inner layer once per step, so BatchNormalization's training statistics are per step there",
+)
+def test_time_distributed_batch_normalization_one_sgd_step_matches_keras(keras3):
+    values = [np.full(4, 1.5, "float32"), np.full(4, 0.5, "float32"), np.zeros(4, "float32"), np.ones(4, "float32")]
+    check_one_step(
+        lambda: layers.TimeDistributed(layers.BatchNormalization()),
+        lambda: keras3.layers.TimeDistributed(keras3.layers.BatchNormalization()),
+        _x(2, 3, 4),
+        values,
+    )

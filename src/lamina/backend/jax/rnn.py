@@ -1,10 +1,15 @@
 """The recurrent loop on JAX: one `lax.scan` over time (or an unrolled Python loop).
 
 The loop is a pure function of its inputs, so it runs inside the jitted train
-step. XLA has no fused LSTM/GRU kernel on every device, so `lstm`, `gru` and
-`simple_rnn` raise NotImplementedError here and the layers use `rnn` with a
-step that only does the recurrent matmul (their input projection is computed
-for all time steps at once, outside the loop).
+step. The layers' steps only do the recurrent matmul: their input projection is
+computed for all time steps at once, outside the loop.
+
+`lstm` is Keras's default LSTM (tanh, sigmoid gates) as one scan with a
+hand-written backward pass: it keeps the gate activations of the forward scan,
+does one matmul per step going back, and forms the recurrent kernel's gradient
+as one large matmul after the loop (autodiff of the scan does two matmuls and
+accumulates a (units, 4 units) gradient in every step). Masked sequences, eager
+calls, `gru` and `simple_rnn` raise NotImplementedError here and run `rnn`.
 """
 
 from __future__ import annotations
@@ -104,6 +109,74 @@ def _no_fused_kernel(name):
     raise NotImplementedError(f"The JAX engine has no fused {name} kernel; the layer runs its lax.scan loop.")
 
 
+def _lstm_gates(z, units):
+    i = jax.nn.sigmoid(z[:, :units])
+    f = jax.nn.sigmoid(z[:, units : 2 * units])
+    g = jnp.tanh(z[:, 2 * units : 3 * units])
+    o = jax.nn.sigmoid(z[:, 3 * units :])
+    return i, f, g, o
+
+
+def _lstm_forward(projected, h0, c0, recurrent_kernel):
+    """(hs, cs, gate activations) over time-major `projected` (time, batch, 4 units)."""
+    units = h0.shape[-1]
+
+    def step(carry, z_input):
+        h, c = carry
+        i, f, g, o = _lstm_gates(z_input + h @ recurrent_kernel, units)
+        c = f * c + i * g
+        h = o * jnp.tanh(c)
+        return (h, c), (h, c, jnp.concatenate([i, f, g, o], axis=-1))
+
+    _, (hs, cs, gates) = jax.lax.scan(step, (h0, c0), projected)
+    return hs, cs, gates
+
+
+@jax.custom_vjp
+def _lstm_scan(projected, h0, c0, recurrent_kernel):
+    """`(hs, final c)` of Keras's LSTM over time-major projected inputs."""
+    hs, cs, _ = _lstm_forward(projected, h0, c0, recurrent_kernel)
+    return hs, cs[-1]
+
+
+def _lstm_scan_forward(projected, h0, c0, recurrent_kernel):
+    hs, cs, gates = _lstm_forward(projected, h0, c0, recurrent_kernel)
+    return (hs, cs[-1]), (hs, cs, gates, h0, c0, recurrent_kernel)
+
+
+def _lstm_scan_backward(saved, cotangents):
+    hs, cs, gates, h0, c0, recurrent_kernel = saved
+    d_hs, d_last_c = cotangents
+    units = h0.shape[-1]
+    previous_cs = jnp.concatenate([c0[None], cs[:-1]], axis=0)
+
+    def step(carry, per_step):
+        dh_next, dc_next = carry
+        dh_output, gate, c, c_previous = per_step
+        i, f, g, o = (gate[:, k * units : (k + 1) * units] for k in range(4))
+        dh = dh_output + dh_next
+        tanh_c = jnp.tanh(c)
+        dc = dc_next + dh * o * (1.0 - tanh_c * tanh_c)
+        dz = jnp.concatenate(
+            [
+                dc * g * i * (1.0 - i),
+                dc * c_previous * f * (1.0 - f),
+                dc * i * (1.0 - g * g),
+                dh * tanh_c * o * (1.0 - o),
+            ],
+            axis=-1,
+        )
+        return (dz @ recurrent_kernel.T, dc * f), dz
+
+    (dh0, dc0), dzs = jax.lax.scan(step, (jnp.zeros_like(h0), d_last_c), (d_hs, gates, cs, previous_cs), reverse=True)
+    previous_hs = jnp.concatenate([h0[None], hs[:-1]], axis=0)
+    d_recurrent = jnp.einsum("tbu,tbg->ug", previous_hs, dzs)
+    return dzs, dh0, dc0, d_recurrent
+
+
+_lstm_scan.defvjp(_lstm_scan_forward, _lstm_scan_backward)
+
+
 def lstm(
     inputs,
     initial_h,
@@ -116,8 +189,25 @@ def lstm(
     return_sequences=True,
     zero_output_for_mask=False,
 ):
-    """A fused LSTM kernel (the torch engine's); raises NotImplementedError on JAX."""
-    _no_fused_kernel("LSTM")
+    """Keras's LSTM (tanh, sigmoid gates; gates i, f, c, o) as one scan with a hand-written backward pass.
+
+    Inside a jitted step and without a mask only; otherwise NotImplementedError (the layer runs `rnn`).
+    Returns `(last_output, outputs or None, [h, c])`.
+
+    Example:
+        >>> last, outputs, (h, c) = lstm(x, h0, c0, None, kernel, recurrent_kernel, bias)
+    """
+    if mask is not None or not isinstance(inputs, jax.core.Tracer):
+        _no_fused_kernel("masked or eager LSTM")
+    projected = inputs @ kernel
+    if bias is not None:
+        projected = projected + bias
+    steps = jnp.swapaxes(projected, 0, 1)
+    if go_backwards:
+        steps = jnp.flip(steps, 0)
+    hs, last_c = _lstm_scan(steps, initial_h, initial_c, recurrent_kernel)
+    outputs = jnp.swapaxes(hs, 0, 1) if return_sequences else None
+    return hs[-1], outputs, [hs[-1], last_c]
 
 
 def gru(
