@@ -176,6 +176,8 @@ class Sequential(Model):
         if mask is not None and _call_context().depth > 1:
             # A layer of another model: compute_mask reads this back at once (masking_flow.call_with_mask).
             object.__setattr__(self, "_pending_output_mask", mask)
+        elif _call_context().depth <= 1:  # the model itself: the loss of this step reads the mask back
+            object.__setattr__(self, "_output_masks_for_loss", None if mask is None else [mask])
         return outputs
 
     def compute_mask(self, inputs, mask=None):

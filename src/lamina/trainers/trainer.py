@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from lamina import optimizers
+from lamina import ops, optimizers
 from lamina.backend import engine
 from lamina.backend.common.seed import numpy_rng
 from lamina.callbacks.callback import CallbackList
@@ -186,6 +186,9 @@ class Trainer(GeneratorMethods):
         """(total loss with penalties, per-output losses). Called inside the engine's step."""
         if y is None and any(loss is not None for loss in self._compile_loss.losses):
             raise ValueError("This model was compiled with a loss, so fit/evaluate need targets `y`.")
+        masks = self.__dict__.pop("_output_masks_for_loss", None)
+        if masks is not None and y is not None:
+            sample_weight = _masked_sample_weights(masks, sample_weight, len(y_pred))
         total, per_output = self._compile_loss(y, y_pred, sample_weight)
         penalty = regularization_total(self)
         if isinstance(penalty, float) and penalty == 0.0:
@@ -572,6 +575,31 @@ def _chunks(n: int, batch_size: int, steps: int, fused: int):
         start = step * batch_size
         yield start, min(start + k * batch_size, limit), k, step
         step += k
+
+
+def _masked_sample_weights(masks: list, sample_weight, count: int) -> list:
+    """Per-output sample weights with each output's mask folded in, as Keras 2 and 3 do for the loss.
+
+    A masked output's loss is the mean over its unmasked entries: the mask, scaled by size / kept, multiplies
+    the output's sample weights (Keras 3's `apply_mask` for "sum_over_batch_size").
+    """
+    weights = list(sample_weight) if sample_weight is not None else [None] * count
+    for i, mask in enumerate(masks[:count]):
+        if mask is None:
+            continue
+        mask = ops.cast(mask, "float32")
+        size = 1
+        for dim in mask.shape:
+            size *= dim
+        scaled = mask * (size / ops.maximum(ops.sum(mask), 1.0))
+        weight = weights[i]
+        if weight is not None:
+            weight = ops.cast(weight, "float32")
+            while weight.ndim < scaled.ndim:
+                weight = ops.expand_dims(weight, -1)
+            scaled = scaled * weight
+        weights[i] = scaled
+    return weights
 
 
 def _reject_unknown(kwargs: dict, method: str) -> None:

@@ -39,6 +39,7 @@ class Dense(Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.supports_masking = True  # passes its input's mask on, as in Keras
         if not isinstance(units, int) or units <= 0:
             raise ValueError(f'Layer "{self.name}": units must be a positive integer, got {units!r}.')
         self.units = units

@@ -20,6 +20,7 @@ class Dropout(Layer):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
+        self.supports_masking = True  # passes its input's mask on, as in Keras
         if not 0.0 <= float(rate) <= 1.0:
             raise ValueError(f'Layer "{self.name}": rate must be in [0, 1], got {rate}.')
         self.rate = float(rate)
