@@ -148,13 +148,16 @@ class CompileMetrics:
     def variables(self) -> list:
         return [v for metric in self.all_metrics for v in metric.variables]
 
-    def update(self, y_true, y_pred, sample_weight, total_loss, per_output_losses, batch_size) -> None:
+    def update(self, y_true, y_pred, sample_weight, total_loss, per_output_losses, batch_size, masks=None) -> None:
+        """Updates the trackers and metrics; an output's mask (`masks[i]`) weighs its metrics, as in Keras."""
         self.loss_tracker.update_state(total_loss, sample_weight=batch_size)
         for tracker, value in zip(self.output_loss_trackers, per_output_losses):
             if tracker is not None and value is not None:
                 tracker.update_state(value, sample_weight=batch_size)
         for i, metric, weighted in self.metrics:
             weight = sample_weight[i] if (weighted and sample_weight is not None) else None
+            if masks is not None and i < len(masks) and masks[i] is not None:
+                weight = _with_mask(weight, masks[i])
             metric.update_state(y_true[i], y_pred[i], sample_weight=weight)
 
     def results(self) -> dict:
@@ -163,6 +166,17 @@ class CompileMetrics:
     def reset(self) -> None:
         for metric in self.all_metrics:
             metric.reset_state()
+
+
+def _with_mask(weight, mask):
+    """The sample weights times the output's mask (1 for kept entries, 0 for masked ones)."""
+    mask = ops.cast(mask, "float32")
+    if weight is None:
+        return mask
+    weight = ops.cast(weight, "float32")
+    while weight.ndim < mask.ndim:
+        weight = ops.expand_dims(weight, -1)
+    return weight * mask
 
 
 def regularization_total(model):

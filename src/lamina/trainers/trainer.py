@@ -187,6 +187,8 @@ class Trainer(GeneratorMethods):
         if y is None and any(loss is not None for loss in self._compile_loss.losses):
             raise ValueError("This model was compiled with a loss, so fit/evaluate need targets `y`.")
         masks = self.__dict__.pop("_output_masks_for_loss", None)
+        # The engine's step hands these to the metrics (from inside its gradient function on JAX).
+        object.__setattr__(self, "_output_masks_for_metrics", masks)
         if masks is not None and y is not None:
             sample_weight = _masked_sample_weights(masks, sample_weight, len(y_pred))
         total, per_output = self._compile_loss(y, y_pred, sample_weight)

@@ -50,7 +50,7 @@ class StepRunner:
     def _forward_and_loss(self, x, y, sw, training: bool):
         y_pred = nest.flatten(self.model(x, training=training))
         total, per_output = self.model._compute_loss(x, y, y_pred, sw, training=training)
-        return y_pred, total, per_output
+        return y_pred, total, per_output, self.model.__dict__.pop("_output_masks_for_metrics", None)
 
     def can_fuse(self, x_batch) -> bool:
         """True: a call runs its k steps in a Python loop, and reads the metric results once at the end."""
@@ -59,7 +59,7 @@ class StepRunner:
     # ------------------------------------------------------------- train
     def _train_step(self, x, y, sw) -> None:
         model = self.model
-        y_pred, total, per_output = self._forward(x, y, sw, True)
+        y_pred, total, per_output, masks = self._forward(x, y, sw, True)
         leaves = [v._value for v in self.tv]
         if leaves and isinstance(total, torch.Tensor) and total.requires_grad:
             grads = torch.autograd.grad(total, leaves, allow_unused=True)
@@ -70,7 +70,8 @@ class StepRunner:
             model.optimizer.apply(grads, self.tv)
             detached = [p.detach() for p in y_pred]
             losses = [None if v is None else v.detach() for v in per_output]
-            model._compile_metrics.update(y, detached, sw, _detach(total), losses, nest.leading_dim(x))
+            masks = None if masks is None else [None if m is None else m.detach() for m in masks]
+            model._compile_metrics.update(y, detached, sw, _detach(total), losses, nest.leading_dim(x), masks)
 
     def _results(self) -> list:
         with torch.no_grad():
@@ -91,8 +92,8 @@ class StepRunner:
         with torch.no_grad():
             for i in range(nest.leading_dim(x)):
                 xb, yb, swb = _index(x, i), _index(y, i), _index(sw, i)
-                y_pred, total, per_output = self._forward(xb, yb, swb, False)
-                model._compile_metrics.update(yb, y_pred, swb, total, per_output, nest.leading_dim(xb))
+                y_pred, total, per_output, masks = self._forward(xb, yb, swb, False)
+                model._compile_metrics.update(yb, y_pred, swb, total, per_output, nest.leading_dim(xb), masks)
         return self._results()
 
     # ----------------------------------------------------------- predict
