@@ -141,7 +141,9 @@ def test_fused_lstm_matches_the_loop_or_is_refused(mask_kind, go_backwards, zero
 
 def test_fused_kernels_refuse_what_they_cannot_do_as_keras():
     if ENGINE == "jax":
-        pytest.skip("the JAX engine has no fused kernels (its loop is one lax.scan)")
+        pytest.skip(
+            "the JAX engine has no fused GRU or simple-RNN kernel (they run one lax.scan), so nothing to refuse"
+        )
     t = ops.convert_to_tensor
     x, h = t(_x(3, 4, 2)), t(_x(3, 5, seed=1))
     kernel, recurrent_kernel = t(_x(2, 15)), t(_x(5, 15))
