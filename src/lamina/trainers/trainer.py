@@ -186,7 +186,7 @@ class Trainer(GeneratorMethods):
         """(total loss with penalties, per-output losses). Called inside the engine's step."""
         if y is None and any(loss is not None for loss in self._compile_loss.losses):
             raise ValueError("This model was compiled with a loss, so fit/evaluate need targets `y`.")
-        masks = self.__dict__.pop("_output_masks_for_loss", None)
+        masks = getattr(self, "_output_masks_for_loss", None)  # set by this step's forward
         # The engine's step hands these to the metrics (from inside its gradient function on JAX).
         object.__setattr__(self, "_output_masks_for_metrics", masks)
         if masks is not None and y is not None:

@@ -104,7 +104,7 @@ class StepRunner:
                 y_pred = nest.flatten(model(x, training=True))
                 total, per_output = model._compute_loss(x, y, y_pred, sw, training=True)
                 new_ntv = scope.values_for(self.ntv)
-            masks = model.__dict__.pop("_output_masks_for_metrics", None)  # out of the gradient trace, as aux
+            masks = getattr(model, "_output_masks_for_metrics", None)  # out of the gradient trace, as aux
             return total, (y_pred, per_output, new_ntv, masks)
 
         (total, (y_pred, per_output, ntv_vals, masks)), grads = jax.value_and_grad(loss_fn, has_aux=True)(tv_vals)
@@ -146,7 +146,7 @@ class StepRunner:
             y_pred = nest.flatten(model(x, training=False))
             total, per_output = model._compute_loss(x, y, y_pred, sw, training=False)
             ntv_vals = scope.values_for(self.ntv)
-        masks = model.__dict__.pop("_output_masks_for_metrics", None)
+        masks = getattr(model, "_output_masks_for_metrics", None)
         with _scope((self.mv, mv_vals)) as scope:
             model._compile_metrics.update(y, y_pred, sw, total, per_output, nest.leading_dim(x), masks)
             mv_vals = scope.values_for(self.mv)

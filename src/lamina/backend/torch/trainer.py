@@ -50,7 +50,7 @@ class StepRunner:
     def _forward_and_loss(self, x, y, sw, training: bool):
         y_pred = nest.flatten(self.model(x, training=training))
         total, per_output = self.model._compute_loss(x, y, y_pred, sw, training=training)
-        return y_pred, total, per_output, self.model.__dict__.pop("_output_masks_for_metrics", None)
+        return y_pred, total, per_output, getattr(self.model, "_output_masks_for_metrics", None)
 
     def can_fuse(self, x_batch) -> bool:
         """True: a call runs its k steps in a Python loop, and reads the metric results once at the end."""
