@@ -179,6 +179,24 @@ def _with_mask(weight, mask):
     return weight * mask
 
 
+def masked_sample_weights(masks: list, sample_weight, count: int) -> list:
+    """Per-output sample weights with each output's mask folded in, as Keras 2 and 3 do for the loss.
+
+    A masked output's loss is the mean over its unmasked entries: the mask, scaled by size / kept, multiplies
+    the output's sample weights (Keras 3's `apply_mask` for "sum_over_batch_size").
+    """
+    weights = list(sample_weight) if sample_weight is not None else [None] * count
+    for i, mask in enumerate(masks[:count]):
+        if mask is None:
+            continue
+        mask = ops.cast(mask, "float32")
+        size = 1
+        for dim in mask.shape:
+            size *= dim
+        weights[i] = _with_mask(weights[i], mask) * (size / ops.maximum(ops.sum(mask), 1.0))
+    return weights
+
+
 def regularization_total(model):
     """The sum of the model's added losses and weight penalties, or 0.0."""
     total = 0.0

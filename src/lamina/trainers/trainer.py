@@ -12,14 +12,14 @@ import time
 
 import numpy as np
 
-from lamina import ops, optimizers
+from lamina import optimizers
 from lamina.backend import engine
 from lamina.backend.common.seed import numpy_rng
 from lamina.callbacks.callback import CallbackList
 from lamina.callbacks.history import History
 from lamina.callbacks.progbar_logger import ProgbarLogger
-from lamina.trainers.compile_utils import CompileLoss, CompileMetrics, regularization_total
-from lamina.trainers.data.array_data import ArrayData, epoch_order
+from lamina.trainers.compile_utils import CompileLoss, CompileMetrics, masked_sample_weights, regularization_total
+from lamina.trainers.data.array_data import ArrayData, balanced_chunk, batch_chunks, epoch_order
 from lamina.trainers.data.generator_methods import GeneratorMethods
 from lamina.trainers.data.stream_data import check_stream_arguments, is_stream, make_stream
 from lamina.trainers.data.stream_loops import (
@@ -190,7 +190,7 @@ class Trainer(GeneratorMethods):
         # The engine's step hands these to the metrics (from inside its gradient function on JAX).
         object.__setattr__(self, "_output_masks_for_metrics", masks)
         if masks is not None and y is not None:
-            sample_weight = _masked_sample_weights(masks, sample_weight, len(y_pred))
+            sample_weight = masked_sample_weights(masks, sample_weight, len(y_pred))
         total, per_output = self._compile_loss(y, y_pred, sample_weight)
         penalty = regularization_total(self)
         if isinstance(penalty, float) and penalty == 0.0:
@@ -371,7 +371,7 @@ class Trainer(GeneratorMethods):
             cap = None if self.stop_training else self._choose_fused(fusable)
             if cap is not None:  # file-backed data is read in small chunks
                 cap = min(cap, data.fused_steps_limit(batch_size))
-            k = _balanced_chunk(full_batches - step, cap or 1)
+            k = balanced_chunk(full_batches - step, cap or 1)
             start = step * batch_size
             end = min(start + k * batch_size, len(order))
             if per_batch:
@@ -449,7 +449,7 @@ class Trainer(GeneratorMethods):
         logs = {}
         fusable = self._fusable(self._runner, data, batch_size, per_batch)
         fused = min(64, data.fused_steps_limit(batch_size)) if fusable else 1
-        for start, end, k, step in _chunks(len(order), batch_size, steps, fused):
+        for start, end, k, step in batch_chunks(len(order), batch_size, steps, fused):
             if per_batch:
                 callback_list.call("on_test_batch_begin", step, None)
             logs = self._host_logs(self._runner.test(*self._step_inputs(data, order[start:end], k)))
@@ -511,7 +511,7 @@ class Trainer(GeneratorMethods):
         callback_list.call("on_predict_begin", None)
         pieces = []
         fused = min(64, data.fused_steps_limit(batch_size)) if self._fusable(runner, data, batch_size, per_batch) else 1
-        for start, end, k, step in _chunks(len(order), batch_size, steps, fused):
+        for start, end, k, step in batch_chunks(len(order), batch_size, steps, fused):
             if per_batch:
                 callback_list.call("on_predict_batch_begin", step, None)
             x_chunk = self._step_inputs(data, order[start:end], k)[0]
@@ -557,51 +557,6 @@ def _specs(x, batch_size=None):
     from lamina.backend import KerasTensor
 
     return nest.map_structure(lambda a: KerasTensor((batch_size, *a.shape[1:]), dtype=str(a.dtype)), x)
-
-
-def _balanced_chunk(full_left: int, cap: int) -> int:
-    """How many full batches the next call takes: at most `cap`, split evenly over the calls left."""
-    if full_left <= 0:
-        return 1
-    calls = -(-full_left // cap)
-    return -(-full_left // calls)
-
-
-def _chunks(n: int, batch_size: int, steps: int, fused: int):
-    """(start, end, k, first step) for evaluate/predict: up to `fused` full batches per call."""
-    step = 0
-    limit = min(n, steps * batch_size)
-    full_batches = limit // batch_size
-    while step < steps and step * batch_size < limit:
-        k = _balanced_chunk(full_batches - step, fused)
-        start = step * batch_size
-        yield start, min(start + k * batch_size, limit), k, step
-        step += k
-
-
-def _masked_sample_weights(masks: list, sample_weight, count: int) -> list:
-    """Per-output sample weights with each output's mask folded in, as Keras 2 and 3 do for the loss.
-
-    A masked output's loss is the mean over its unmasked entries: the mask, scaled by size / kept, multiplies
-    the output's sample weights (Keras 3's `apply_mask` for "sum_over_batch_size").
-    """
-    weights = list(sample_weight) if sample_weight is not None else [None] * count
-    for i, mask in enumerate(masks[:count]):
-        if mask is None:
-            continue
-        mask = ops.cast(mask, "float32")
-        size = 1
-        for dim in mask.shape:
-            size *= dim
-        scaled = mask * (size / ops.maximum(ops.sum(mask), 1.0))
-        weight = weights[i]
-        if weight is not None:
-            weight = ops.cast(weight, "float32")
-            while weight.ndim < scaled.ndim:
-                weight = ops.expand_dims(weight, -1)
-            scaled = scaled * weight
-        weights[i] = scaled
-    return weights
 
 
 def _reject_unknown(kwargs: dict, method: str) -> None:

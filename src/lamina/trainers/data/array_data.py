@@ -252,3 +252,23 @@ def epoch_order(n: int, batch_size: int, steps, shuffle, rng: np.random.Generato
         parts.append(_one_pass(n, batch_size, shuffle, rng))
         total += n
     return np.concatenate(parts)[:needed], steps
+
+
+def balanced_chunk(full_left: int, cap: int) -> int:
+    """How many full batches the next call takes: at most `cap`, split evenly over the calls left."""
+    if full_left <= 0:
+        return 1
+    calls = -(-full_left // cap)
+    return -(-full_left // calls)
+
+
+def batch_chunks(n: int, batch_size: int, steps: int, fused: int):
+    """(start, end, k, first step) for evaluate/predict: up to `fused` full batches per call."""
+    step = 0
+    limit = min(n, steps * batch_size)
+    full_batches = limit // batch_size
+    while step < steps and step * batch_size < limit:
+        k = balanced_chunk(full_batches - step, fused)
+        start = step * batch_size
+        yield start, min(start + k * batch_size, limit), k, step
+        step += k
