@@ -290,15 +290,8 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
             return super().__call__(y_true, y_pred, sample_weight)
         # Ignored samples weigh nothing: the mean divides by the weights of the kept samples only.
         values = super().call(y_true, y_pred)
-        valid = self._valid(y_true, values, ignore_class)
-        if sample_weight is not None:
-            sample_weight = ops.cast(sample_weight, ops.dtype_of(values))
-            while sample_weight.ndim > valid.ndim and sample_weight.shape[-1] == 1:
-                sample_weight = ops.squeeze(sample_weight, -1)
-            while sample_weight.ndim < valid.ndim:
-                sample_weight = ops.expand_dims(sample_weight, -1)
-            valid = valid * sample_weight
-        return reduce_values(values, valid, self.reduction)
+        weights = reduce_values(self._valid(y_true, values, ignore_class), sample_weight, "none")  # valid * weights
+        return reduce_values(values, weights, self.reduction)
 
     @staticmethod
     def _valid(y_true, values, ignore_class):

@@ -183,10 +183,11 @@ class Functional(Model):
 
     def call(self, inputs, training=None, mask=None):
         outputs, output_masks = self._run_graph(inputs, mask)
-        if _call_context().depth > 1 and not no_mask(output_masks):
+        nested = _call_context().depth > 1
+        if nested and not no_mask(output_masks):
             # A layer of another model: compute_mask reads this back at once, so the graph runs once.
             object.__setattr__(self, "_pending_output_masks", output_masks)
-        elif _call_context().depth <= 1:  # the model itself: the loss of this step reads the masks back
+        elif not nested:  # the model itself: the loss of this step reads the masks back
             masks = None if no_mask(output_masks) else nest.flatten(output_masks)
             object.__setattr__(self, "_output_masks_for_loss", masks)
         return outputs

@@ -173,10 +173,11 @@ class Sequential(Model):
                 outputs = layer(outputs)  # the usual case: no mask anywhere
             else:
                 outputs, mask = call_with_mask(layer, (outputs,), {}, mask)
-        if mask is not None and _call_context().depth > 1:
+        nested = _call_context().depth > 1
+        if mask is not None and nested:
             # A layer of another model: compute_mask reads this back at once (masking_flow.call_with_mask).
             object.__setattr__(self, "_pending_output_mask", mask)
-        elif _call_context().depth <= 1:  # the model itself: the loss of this step reads the mask back
+        elif not nested:  # the model itself: the loss of this step reads the mask back
             object.__setattr__(self, "_output_masks_for_loss", None if mask is None else [mask])
         return outputs
 

@@ -170,13 +170,7 @@ class CompileMetrics:
 
 def _with_mask(weight, mask):
     """The sample weights times the output's mask (1 for kept entries, 0 for masked ones)."""
-    mask = ops.cast(mask, "float32")
-    if weight is None:
-        return mask
-    weight = ops.cast(weight, "float32")
-    while weight.ndim < mask.ndim:
-        weight = ops.expand_dims(weight, -1)
-    return weight * mask
+    return reduce_values(ops.cast(mask, "float32"), weight, "none")  # broadcast as the loss's weights are
 
 
 def masked_sample_weights(masks: list, sample_weight, count: int) -> list:
