@@ -3,14 +3,66 @@
 from __future__ import annotations
 
 import os
+import pathlib
+import sys
+import tempfile
 
 # The oracle (real Keras 3) always runs on JAX, whatever engine lamina is tested on.
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
+import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import lamina  # noqa: E402
+
+# ------------------------------------------------------------------ the repository stands alone
+# Users clone the repository without its neighbours, so no test may read a sibling folder of the
+# repository (such as ../shared). Every Python-level open and listing, and every h5py.File, is
+# checked while the suite runs; the libraries, the temporary folder and the Keras home stay readable.
+REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
+_ALLOWED_ROOTS = tuple(
+    str(pathlib.Path(folder).resolve())
+    for folder in (REPOSITORY, tempfile.gettempdir(), sys.prefix, sys.base_prefix, lamina.config.keras_home())
+)
+
+
+class OutsideRepositoryError(PermissionError):
+    """A test reached for a file beside the repository, which a fresh clone does not have."""
+
+
+def check_inside_repository(path) -> None:
+    """Raises OutsideRepositoryError for a path beside the repository (not in it, a library or a temp folder)."""
+    if isinstance(path, int) or path is None:
+        return
+    text = os.fsdecode(path) if isinstance(path, (bytes, os.PathLike)) else str(path)
+    full = os.path.realpath(os.path.abspath(text))
+    parent = str(REPOSITORY.parent)
+    if not full.startswith(parent + os.sep):
+        return  # outside the repository's parent folder: system files, libraries
+    if any(full == root or full.startswith(root + os.sep) for root in _ALLOWED_ROOTS):
+        return
+    raise OutsideRepositoryError(
+        f"A test read {full}, outside the repository {REPOSITORY}; a fresh clone has no such file."
+    )
+
+
+def _audit_reads(event: str, args: tuple) -> None:
+    if event in ("open", "os.listdir", "os.scandir") and args:
+        check_inside_repository(args[0])
+
+
+sys.addaudithook(_audit_reads)
+_h5py_file_init = h5py.File.__init__
+
+
+def _checked_h5py_file_init(self, name, *args, **kwargs):
+    if isinstance(name, (str, bytes, os.PathLike)):
+        check_inside_repository(name)
+    _h5py_file_init(self, name, *args, **kwargs)
+
+
+h5py.File.__init__ = _checked_h5py_file_init
 
 
 @pytest.fixture(autouse=True)

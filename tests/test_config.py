@@ -17,12 +17,15 @@ import pytest
 import lamina
 from lamina import config
 
-DEFAULTS = {"image_data_format": "channels_last", "epsilon": 1e-07, "floatx": "float32", "backend": "jax"}
+# What Keras 2 and Keras 3 write into a new keras.json; lamina writes the same bytes.
+KERAS_WRITES = {"floatx": "float32", "epsilon": 1e-07, "backend": "tensorflow", "image_data_format": "channels_last"}
 
 
 def run_python(code: str, tmp_path, home=None, **env_vars):
     """Runs `code` in a fresh interpreter with HOME (default tmp_path/home) and the given variables."""
-    env = {key: value for key, value in os.environ.items() if key not in ("KERAS_HOME", "LAMINA_BACKEND")}
+    env = {
+        key: value for key, value in os.environ.items() if key not in ("KERAS_HOME", "LAMINA_BACKEND", "KERAS_BACKEND")
+    }
     env["HOME"] = str(home if home is not None else tmp_path / "home")
     env["TMPDIR"] = str(tmp_path / "tmp")
     env.update({key: str(value) for key, value in env_vars.items()})
@@ -67,7 +70,9 @@ def test_first_import_creates_keras_json_with_the_four_fields(tmp_path):
     info = report(tmp_path)
     path = tmp_path / "home" / ".keras" / "keras.json"
     assert info["home"] == str(tmp_path / "home" / ".keras")
-    assert json.loads(path.read_text()) == DEFAULTS
+    assert path.read_text() == json.dumps(KERAS_WRITES, indent=4)  # byte for byte what Keras writes
+    umask = int(run_python("import os; print(os.umask(0))", tmp_path).stdout)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # 0644 under the usual umask, as Keras's open()
     assert info["backend"] == "jax" and info["engine"] == "lamina.backend.jax"
     assert info["floatx"] == "float32" and info["epsilon"] == 1e-07
     assert info["image_data_format"] == "channels_last"
@@ -96,7 +101,7 @@ def test_keras_home_moves_the_file(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     info = report(tmp_path, KERAS_HOME=elsewhere)
     assert info["home"] == str(elsewhere)
-    assert json.loads((elsewhere / "keras.json").read_text()) == DEFAULTS
+    assert json.loads((elsewhere / "keras.json").read_text()) == KERAS_WRITES
     assert not (tmp_path / "home" / ".keras").exists()
 
 
@@ -108,7 +113,7 @@ def test_an_unusable_home_falls_back_to_the_temporary_folder(tmp_path):
     info = report(tmp_path, home=home_file)
     fallback = tmp_path / "tmp" / ".keras"  # tempfile.gettempdir()/.keras, i.e. /tmp/.keras by default
     assert info["home"] == str(fallback)
-    assert json.loads((fallback / "keras.json").read_text()) == DEFAULTS
+    assert json.loads((fallback / "keras.json").read_text()) == KERAS_WRITES
     assert info["backend"] == "jax" and info["warnings"] == []
 
 
@@ -151,16 +156,15 @@ def test_lamina_backend_is_case_insensitive(tmp_path):
     assert report(tmp_path, LAMINA_BACKEND="JAX")["backend"] == "jax"
 
 
-def test_keras_json_backend_tensorflow_warns_once_and_runs_on_jax(tmp_path):
-    path = write_config(tmp_path / "home" / ".keras", **{**DEFAULTS, "backend": "tensorflow"})
+def test_keras_json_backend_tensorflow_quietly_means_jax(tmp_path):
+    path = write_config(tmp_path / "home" / ".keras", **{**KERAS_WRITES, "backend": "tensorflow"})
+    before = open(path, "rb").read()
     info = report(tmp_path)
     assert info["backend"] == "jax" and info["engine"] == "lamina.backend.jax"
-    assert len(info["warnings"]) == 1
-    assert "'tensorflow'" in info["warnings"][0] and "Falling back to 'jax'" in info["warnings"][0]
-    assert json.loads(open(path).read())["backend"] == "tensorflow"  # the user's file is not rewritten
-    # Printed with Python's default warning filters: exactly once on stderr.
-    stderr = run_python("import lamina; import lamina.backend; print(lamina.backend.backend())", tmp_path).stderr
-    assert stderr.count("Falling back to 'jax'") == 1
+    assert info["warnings"] == []
+    assert open(path, "rb").read() == before  # the user's file is not rewritten
+    stderr = run_python("import lamina; print(lamina.backend.backend())", tmp_path).stderr
+    assert stderr == ""
 
 
 def test_an_unknown_lamina_backend_warns_and_runs_on_jax(tmp_path):
@@ -175,15 +179,17 @@ def test_bad_values_in_keras_json_warn_and_use_defaults(tmp_path):
     info = report(tmp_path)
     assert info["floatx"] == "float32" and info["image_data_format"] == "channels_last"
     assert len(info["warnings"]) == 2
-    assert any("floatx 'float8'" in w for w in info["warnings"])
-    assert any("image_data_format 'channels_middle'" in w for w in info["warnings"])
+    path = str(tmp_path / "home" / ".keras" / "keras.json")
+    assert any(f"\"floatx\" field of {path} is 'float8'" in w for w in info["warnings"])
+    assert any(f"\"image_data_format\" field of {path} is 'channels_middle'" in w for w in info["warnings"])
 
 
 def test_a_bad_epsilon_in_keras_json_warns_and_uses_the_default(tmp_path):
     write_config(tmp_path / "home" / ".keras", epsilon="tiny", backend="jax")
     info = report(tmp_path)
     assert info["epsilon"] == 1e-07
-    assert len(info["warnings"]) == 1 and "epsilon 'tiny'" in info["warnings"][0]
+    assert len(info["warnings"]) == 1 and '"epsilon" field of' in info["warnings"][0]
+    assert "'tiny'" in info["warnings"][0] and "keras.json" in info["warnings"][0]
 
 
 def test_a_corrupt_keras_json_warns_and_uses_defaults(tmp_path):
@@ -194,6 +200,94 @@ def test_a_corrupt_keras_json_warns_and_uses_defaults(tmp_path):
     assert info["backend"] == "jax" and info["floatx"] == "float32"
     assert len(info["warnings"]) == 1 and "keras.json" in info["warnings"][0]
     assert (folder / "keras.json").read_text() == "{not json"
+
+
+# ------------------------------------------- sharing keras.json with other Keras
+@pytest.mark.parametrize("other", ["tensorflow", "theano", "cntk", "numpy", "openvino", "TensorFlow"])
+def test_backends_of_other_keras_quietly_mean_the_default_engine(tmp_path, other):
+    write_config(tmp_path / "home" / ".keras", **{**KERAS_WRITES, "backend": other})
+    info = report(tmp_path)
+    assert info["backend"] == "jax" and info["warnings"] == []
+
+
+@pytest.mark.parametrize("engine", ["jax", "torch"])
+def test_keras_json_backend_jax_or_torch_is_honoured(tmp_path, engine):
+    write_config(tmp_path / "home" / ".keras", **{**KERAS_WRITES, "backend": engine})
+    info = report(tmp_path)
+    assert info["backend"] == engine and info["engine"] == f"lamina.backend.{engine}"
+    assert info["warnings"] == []
+
+
+# (LAMINA_BACKEND, lamina_backend field, KERAS_BACKEND, backend field) -> the engine lamina runs on.
+PRECEDENCE = [
+    ((None, None, None, "tensorflow"), "jax"),
+    ((None, None, None, "torch"), "torch"),
+    ((None, None, "torch", "jax"), "torch"),  # Keras's variable beats Keras's file, as in Keras 3
+    ((None, None, "tensorflow", "torch"), "torch"),  # a variable naming another Keras's backend is skipped
+    ((None, "torch", "jax", "jax"), "torch"),  # lamina's own field beats what every Keras shares
+    ((None, "torch", None, "tensorflow"), "torch"),
+    (("jax", "torch", "torch", "torch"), "jax"),  # LAMINA_BACKEND beats everything
+    (("torch", None, None, "tensorflow"), "torch"),
+]
+
+
+@pytest.mark.parametrize("sources, expected", PRECEDENCE)
+def test_where_the_engine_comes_from(tmp_path, sources, expected):
+    lamina_variable, lamina_field, keras_variable, keras_field = sources
+    fields = {**KERAS_WRITES, "backend": keras_field}
+    if lamina_field is not None:
+        fields["lamina_backend"] = lamina_field
+    path = write_config(tmp_path / "home" / ".keras", **fields)
+    before = open(path, "rb").read()
+    variables = {"LAMINA_BACKEND": lamina_variable, "KERAS_BACKEND": keras_variable}
+    info = report(tmp_path, **{key: value for key, value in variables.items() if value is not None})
+    assert info["backend"] == expected and info["warnings"] == []
+    assert open(path, "rb").read() == before
+
+
+def test_a_bad_lamina_backend_field_warns_naming_the_file_and_field(tmp_path):
+    path = write_config(tmp_path / "home" / ".keras", **{**KERAS_WRITES, "lamina_backend": "tensorflow"})
+    info = report(tmp_path)
+    assert info["backend"] == "jax"
+    assert len(info["warnings"]) == 1
+    assert f'"lamina_backend" field of {path}' in info["warnings"][0] and "'tensorflow'" in info["warnings"][0]
+
+
+@pytest.mark.parametrize("value", [3, ["jax"], "banana"])
+def test_a_malformed_backend_field_warns_naming_the_file_and_field(tmp_path, value):
+    path = write_config(tmp_path / "home" / ".keras", **{**KERAS_WRITES, "backend": value})
+    info = report(tmp_path)
+    assert info["backend"] == "jax"
+    assert len(info["warnings"]) == 1 and f'"backend" field of {path}' in info["warnings"][0]
+
+
+def test_an_unreadable_keras_json_warns_once_naming_the_file(tmp_path):
+    folder = tmp_path / "home" / ".keras"
+    folder.mkdir(parents=True)
+    (folder / "keras.json").mkdir()  # a folder where the file should be: unreadable even for root
+    info = report(tmp_path)
+    assert info["backend"] == "jax" and info["floatx"] == "float32"
+    assert len(info["warnings"]) == 1 and str(folder / "keras.json") in info["warnings"][0]
+    stderr = run_python("import lamina", tmp_path).stderr
+    assert stderr.count("UserWarning") == 1
+
+
+KERAS3_WRITES_ITS_FILE = """
+import os, sys
+try:
+    import keras  # writes keras.json first, then imports its backend (TensorFlow, absent here)
+except ImportError:
+    pass
+"""
+
+
+def test_lamina_writes_the_same_keras_json_as_keras3(tmp_path):
+    keras3_home, lamina_home = tmp_path / "k3", tmp_path / "lamina"
+    run_python(KERAS3_WRITES_ITS_FILE, tmp_path, KERAS_HOME=keras3_home)
+    run_python("import lamina", tmp_path, KERAS_HOME=lamina_home)
+    written_by_keras3 = (keras3_home / "keras.json").read_bytes()
+    assert (lamina_home / "keras.json").read_bytes() == written_by_keras3
+    assert (lamina_home / "keras.json").stat().st_mode == (keras3_home / "keras.json").stat().st_mode
 
 
 # -------------------------------------------------------- settings in the process

@@ -1,10 +1,19 @@
 """The Keras configuration file and the process-wide settings it holds.
 
 The FAQ's `$HOME/.keras/keras.json` has four fields: `image_data_format`,
-`epsilon`, `floatx` and `backend`. It is created with lamina's defaults the
-first time lamina is imported; `/tmp/.keras` is used when the home folder is
-not writable, and `KERAS_HOME` moves it anywhere. `LAMINA_BACKEND` overrides
-the file's engine for one process.
+`epsilon`, `floatx` and `backend`. The file is shared with every other Keras on
+the machine (tf-keras, Keras 3), so lamina reads it without disturbing them:
+
+- When the file is missing, lamina creates it with exactly what Keras itself
+  writes (`"backend": "tensorflow"`, mode 0644), so a Keras installed later
+  sees its own defaults.
+- `/tmp/.keras` is used when the home folder is not writable, and `KERAS_HOME`
+  moves the folder anywhere, as in Keras.
+- lamina's engine comes from the first of these that names one lamina has
+  (`jax` or `torch`): the `LAMINA_BACKEND` variable, a `"lamina_backend"` key in
+  keras.json, the `KERAS_BACKEND` variable, the file's `"backend"` field. A
+  `backend` lamina cannot run (`tensorflow`, `theano`, `cntk`, ...) is left to the
+  Keras that wrote it and quietly means lamina's default, JAX.
 
 Example:
     >>> from lamina import config
@@ -22,14 +31,18 @@ import tempfile
 import warnings
 
 ENGINES = ("jax", "torch")
+DEFAULT_ENGINE = "jax"
+# Backends other Keras versions run; in keras.json they belong to that Keras and mean nothing to lamina.
+_OTHER_KERAS_BACKENDS = ("tensorflow", "theano", "cntk", "numpy", "openvino", "mlx")
 _DATA_FORMATS = ("channels_last", "channels_first")
 _FLOATX = ("float16", "bfloat16", "float32", "float64")
 
-_DEFAULTS = {
-    "image_data_format": "channels_last",
-    "epsilon": 1e-07,
+# What Keras 2 and Keras 3 write into a new keras.json, in their key order.
+_KERAS_FILE_DEFAULTS = {
     "floatx": "float32",
-    "backend": "jax",
+    "epsilon": 1e-07,
+    "backend": "tensorflow",
+    "image_data_format": "channels_last",
 }
 
 _settings: dict = {}
@@ -40,6 +53,10 @@ def keras_home() -> str:
 
     `KERAS_HOME` if set; else `~/.keras` when it can be created and written;
     else `/tmp/.keras` as the FAQ says.
+
+    Example:
+        >>> keras_home()  # doctest: +SKIP
+        '/home/me/.keras'
     """
     if os.environ.get("KERAS_HOME"):
         return os.path.expanduser(os.environ["KERAS_HOME"])
@@ -53,17 +70,29 @@ def keras_home() -> str:
     return home
 
 
-def _write_atomically(path: str, text: str) -> None:
+def _create_file(path: str, text: str) -> None:
+    """Writes `text` to a new file at `path`, whole or not at all, never over an existing file.
+
+    The temporary file is opened with mode 0666 so the umask gives the usual 0644, as Keras's
+    plain `open(path, "w")` does; it is then hard-linked into place, which fails rather than
+    replacing a keras.json another process (Keras itself, a second lamina) wrote meanwhile.
+    """
     folder = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".keras.json.", dir=folder)
+    tmp = os.path.join(folder, f".keras.json.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links
+            if not os.path.exists(path):
+                os.replace(tmp, path)
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
 
 
 def _read_file(path: str) -> dict:
@@ -71,10 +100,10 @@ def _read_file(path: str) -> dict:
         with open(path) as handle:
             data = json.load(handle)
     except (OSError, ValueError) as err:
-        warnings.warn(f"Could not read the Keras config file {path}: {err}. Using defaults.", stacklevel=3)
+        warnings.warn(f"Could not read the Keras config file {path}: {err}. Using defaults.", stacklevel=4)
         return {}
     if not isinstance(data, dict):
-        warnings.warn(f"The Keras config file {path} does not hold a JSON object. Using defaults.", stacklevel=3)
+        warnings.warn(f"The Keras config file {path} does not hold a JSON object. Using defaults.", stacklevel=4)
         return {}
     return data
 
@@ -88,54 +117,82 @@ def _load() -> None:
     else:
         try:
             os.makedirs(home, exist_ok=True)
-            _write_atomically(path, json.dumps(_DEFAULTS, indent=4) + "\n")
+            _create_file(path, json.dumps(_KERAS_FILE_DEFAULTS, indent=4))
         except OSError:
             pass  # A read-only home and /tmp: run on the defaults without a file.
-    settings = dict(_DEFAULTS)
-    for key in _DEFAULTS:
-        if key in data:
-            settings[key] = data[key]
-    if os.environ.get("LAMINA_BACKEND"):
-        settings["backend"] = os.environ["LAMINA_BACKEND"]
-    settings["backend"] = _checked_engine(settings["backend"])
-    if settings["floatx"] not in _FLOATX:
-        warnings.warn(
-            f"keras.json floatx {settings['floatx']!r} is not one of {_FLOATX}; using 'float32'.", stacklevel=3
-        )
-        settings["floatx"] = "float32"
-    if settings["image_data_format"] not in _DATA_FORMATS:
-        warnings.warn(
-            f"keras.json image_data_format {settings['image_data_format']!r} is not one of {_DATA_FORMATS}; "
-            "using 'channels_last'.",
-            stacklevel=3,
-        )
-        settings["image_data_format"] = "channels_last"
-    settings["epsilon"] = _checked_epsilon(settings["epsilon"])
+    engine, source = _choose_engine(data, path)
+    settings = {"backend": engine, "backend_source": source}
+    settings["floatx"] = _checked_field(data, path, "floatx", _FLOATX, "float32")
+    settings["image_data_format"] = _checked_field(data, path, "image_data_format", _DATA_FORMATS, "channels_last")
+    settings["epsilon"] = _checked_epsilon(data.get("epsilon", 1e-07), path)
     _settings.clear()
     _settings.update(settings)
 
 
-def _checked_epsilon(value) -> float:
+def _choose_engine(data: dict, path: str) -> tuple[str, str]:
+    """The engine and what chose it.
+
+    lamina's own settings come first (variable, then file), then the ones every Keras shares (variable, then file).
+    """
+    lamina_sources = (
+        (os.environ.get("LAMINA_BACKEND"), "LAMINA_BACKEND"),
+        (data.get("lamina_backend"), f'the "lamina_backend" field of {path}'),
+    )
+    for value, source in lamina_sources:
+        if value is None or value == "":
+            continue
+        if isinstance(value, str) and value.lower() in ENGINES:
+            return value.lower(), f"{source}={value}" if source.isupper() else source
+        warnings.warn(
+            f"{source} is {value!r}, not an engine lamina has; lamina runs on one of {ENGINES}. "
+            f"Falling back to {DEFAULT_ENGINE!r}.",
+            stacklevel=4,
+        )
+        return DEFAULT_ENGINE, "lamina's default"
+    shared_sources = (
+        (os.environ.get("KERAS_BACKEND"), "KERAS_BACKEND"),
+        (data.get("backend"), f'the "backend" field of {path}'),
+    )
+    for value, source in shared_sources:
+        if isinstance(value, str) and value.lower() in ENGINES:
+            return value.lower(), f"{source}={value}" if source.isupper() else source
+        if value is not None and not (isinstance(value, str) and value.lower() in _OTHER_KERAS_BACKENDS + ("",)):
+            warnings.warn(
+                f"{source} is {value!r}, which no Keras runs; lamina runs on {DEFAULT_ENGINE!r} "
+                f'(choose with LAMINA_BACKEND or a "lamina_backend" field in keras.json).',
+                stacklevel=4,
+            )
+    return DEFAULT_ENGINE, "lamina's default"
+
+
+def _checked_field(data: dict, path: str, field: str, allowed: tuple, default: str) -> str:
+    value = data.get(field, default)
+    if value in allowed:
+        return value
+    warnings.warn(f'The "{field}" field of {path} is {value!r}, not one of {allowed}; using {default!r}.', stacklevel=4)
+    return default
+
+
+def _checked_epsilon(value, path: str) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value < math.inf:
         return float(value)
-    warnings.warn(f"keras.json epsilon {value!r} is not a finite number >= 0; using 1e-07.", stacklevel=4)
+    warnings.warn(f'The "epsilon" field of {path} is {value!r}, not a finite number >= 0; using 1e-07.', stacklevel=4)
     return 1e-07
-
-
-def _checked_engine(name) -> str:
-    if isinstance(name, str) and name.lower() in ENGINES:
-        return name.lower()
-    warnings.warn(
-        f"Backend {name!r} (from LAMINA_BACKEND or keras.json) is not an engine lamina has; "
-        f"lamina runs on one of {ENGINES}. Falling back to 'jax'.",
-        stacklevel=4,
-    )
-    return "jax"
 
 
 def backend() -> str:
     """The name of the engine in use: 'jax' or 'torch'."""
     return _settings["backend"]
+
+
+def backend_source() -> str:
+    """What chose the engine: `LAMINA_BACKEND=torch`, a keras.json field, or "lamina's default".
+
+    Example:
+        >>> backend_source()  # doctest: +SKIP
+        "lamina's default"
+    """
+    return _settings["backend_source"]
 
 
 def floatx() -> str:

@@ -230,7 +230,7 @@ def test_batch_norm_axis_out_of_range_names_the_layer():
 
 
 def test_batch_norm_loads_keras2_and_keras3_configs(keras3):
-    # As tf.keras 2 writes it (../shared/fixtures/keras2/cnn.json): the axis as a list.
+    # As tf.keras 2 writes it (tests/fixtures/keras2/cnn.json): the axis as a list.
     keras2 = {
         "class_name": "BatchNormalization",
         "config": {

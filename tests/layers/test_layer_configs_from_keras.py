@@ -1,4 +1,4 @@
-"""Layer configs written by real Keras (../shared/fixtures) re-create the same layers in lamina."""
+"""Layer configs written by real Keras (tests/fixtures) re-create the same layers in lamina."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pathlib
 
 from lamina import layers
 
-FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures"
 MODELS = ("mlp", "cnn", "functional", "lstm")
 NOT_YET_IN_LAMINA = {"LSTM"}
 SHARED_KEYS = (

@@ -1,4 +1,4 @@
-"""Files written by real Keras 2 and Keras 3 (../shared/fixtures) load and reproduce Keras's own predictions."""
+"""Files written by real Keras 2 and Keras 3 (tests/fixtures) load and reproduce Keras's own predictions."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import lamina
 from lamina.ops import convert_to_numpy
 
-FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures"
 CASES = [
     pytest.param(version, name, id=f"{version}-{name}")
     for version in ("keras2", "keras3")

@@ -16,7 +16,7 @@ from lamina import layers, ops
 from lamina.ops import convert_to_numpy
 from lamina.saving import keras_zip
 
-FIXTURES = pathlib.Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "keras3"
+FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "keras3"
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-6}
 
 

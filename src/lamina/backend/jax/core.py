@@ -24,6 +24,7 @@ __all__ = [
     "device_scope",
     "dtype_of",
     "is_tensor",
+    "list_devices",
     "resolve_device",
     "shape",
     "stop_gradient",
@@ -57,6 +58,22 @@ class Variable(_CommonVariable):
 def current_device():
     """The device of the innermost `lamina.backend.device` scope, else JAX's default device."""
     return device_stack.current() or jax.devices()[0]
+
+
+def list_devices() -> list:
+    """The names of the devices JAX sees, in lamina's form ("cpu:0", "gpu:0", ...).
+
+    Example:
+        >>> list_devices()
+        ['cpu:0']
+    """
+    names = []
+    for kind in ("cpu", "gpu"):
+        try:
+            names += [f"{kind}:{index}" for index in range(len(jax.devices(kind)))]
+        except RuntimeError:  # JAX has no backend of this kind (a CPU-only jaxlib has no "gpu").
+            pass
+    return names
 
 
 def resolve_device(kind: str, index: int):

@@ -23,6 +23,7 @@ __all__ = [
     "device_scope",
     "dtype_of",
     "is_tensor",
+    "list_devices",
     "resolve_device",
     "shape",
     "stop_gradient",
@@ -64,6 +65,18 @@ _DEFAULT_DEVICE = default_device()
 def current_device() -> torch.device:
     """The device of the innermost `lamina.backend.device` scope, else the default device."""
     return device_stack.current() or _DEFAULT_DEVICE
+
+
+def list_devices() -> list:
+    """The names of the devices torch sees, in lamina's form ("cpu:0", "gpu:0", ...).
+
+    torch has one CPU device; each visible CUDA device is a "gpu:N".
+
+    Example:
+        >>> list_devices()
+        ['cpu:0']
+    """
+    return ["cpu:0"] + [f"gpu:{index}" for index in range(torch.cuda.device_count())]
 
 
 def resolve_device(kind: str, index: int) -> torch.device:

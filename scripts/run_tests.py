@@ -1,0 +1,64 @@
+"""Runs the test suite once per engine, always both, and prints one summary line per engine.
+
+`make test` calls this after `ruff`. Each engine's run is printed as it goes; a failure on the
+first engine does not stop the second. The exit status is non-zero when any engine failed.
+
+Example:
+    .venv/bin/python scripts/run_tests.py --engines jax torch -- -n 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+_COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected)")
+
+
+def run_engine(engine: str, pytest_args: list[str]) -> tuple[int, dict[str, int]]:
+    """Runs pytest with LAMINA_BACKEND=engine, echoing its output; returns its exit code and counts."""
+    print(f"== test suite on {engine} ==", flush=True)
+    env = {**os.environ, "LAMINA_BACKEND": engine}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args, "tests"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    last_summary = ""
+    for line in process.stdout:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+        if _COUNT.search(line) and (" in " in line or line.startswith("=")):
+            last_summary = line
+    code = process.wait()
+    counts: dict[str, int] = {}
+    for number, word in _COUNT.findall(last_summary):
+        counts["errors" if word.startswith("error") else word] = int(number)
+    return code, counts
+
+
+def summary_line(label: str, counts: dict[str, int]) -> str:
+    """`label: N passed, N failed, N skipped`: the closing line CI readers understand."""
+    failed = counts.get("failed", 0) + counts.get("errors", 0)
+    return f"{label}: {counts.get('passed', 0)} passed, {failed} failed, {counts.get('skipped', 0)} skipped"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engines", nargs="+", default=["jax", "torch"])
+    parser.add_argument("pytest_args", nargs="*", help="passed on to pytest (after --)")
+    args = parser.parse_args(argv)
+    results = {engine: run_engine(engine, args.pytest_args) for engine in args.engines}
+    print("\n== summary ==")
+    total: dict[str, int] = {}
+    for engine, (code, counts) in results.items():
+        status = "ok" if code == 0 else f"FAILED (pytest exit code {code})"
+        print(f"{summary_line(engine, counts)}  [{status}]")
+        for key, value in counts.items():
+            total[key] = total.get(key, 0) + value
+    print(summary_line("total", total))
+    return 0 if all(code == 0 for code, _ in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
