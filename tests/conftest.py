@@ -18,7 +18,7 @@ import lamina  # noqa: E402
 
 # ------------------------------------------------------------------ the repository stands alone
 # Users clone the repository without its neighbours, so no test may read a sibling folder of the
-# repository (such as ../shared). Every Python-level open and listing, and every h5py.File, is
+# repository (a fresh clone has none). Every Python-level open and listing, and every h5py.File, is
 # checked while the suite runs; the libraries, the temporary folder and the Keras home stay readable.
 REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
 _ALLOWED_ROOTS = tuple(
