@@ -17,13 +17,36 @@ import pytest  # noqa: E402
 import lamina  # noqa: E402
 
 # ------------------------------------------------------------------ the repository stands alone
-# Users clone the repository without its neighbours, so no test may read a sibling folder of the
+# Users clone the repository without its neighbours, so no test may read a folder or file beside the
 # repository (a fresh clone has none). Every Python-level open and listing, and every h5py.File, is
-# checked while the suite runs; the libraries, the temporary folder and the Keras home stay readable.
+# checked while the suite runs against what stood beside the repository when the suite started, less
+# hidden entries and the folders that hold the libraries, the temporary files or the Keras home.
 REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
-_ALLOWED_ROOTS = tuple(
-    str(pathlib.Path(folder).resolve())
-    for folder in (REPOSITORY, tempfile.gettempdir(), sys.prefix, sys.base_prefix, lamina.config.keras_home())
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _siblings_of_the_repository(repository: pathlib.Path, needed: list[str]) -> tuple[str, ...]:
+    """What stands beside `repository`, less hidden entries and what holds or lies in a `needed` folder."""
+    parent = repository.parent
+    if parent == pathlib.Path(parent.anchor):
+        return ()  # a repository at the top of the file system: its neighbours are the system itself
+    needed = [os.path.realpath(folder) for folder in needed]
+    siblings = []
+    for entry in os.scandir(parent):
+        path = os.path.realpath(entry.path)
+        if entry.name.startswith(".") or path == str(repository):
+            continue
+        if any(_within(folder, path) or _within(path, folder) for folder in needed):
+            continue
+        siblings.append(path)
+    return tuple(siblings)
+
+
+_SIBLINGS = _siblings_of_the_repository(
+    REPOSITORY, [tempfile.gettempdir(), sys.prefix, sys.base_prefix, lamina.config.keras_home()]
 )
 
 
@@ -32,19 +55,15 @@ class OutsideRepositoryError(PermissionError):
 
 
 def check_inside_repository(path) -> None:
-    """Raises OutsideRepositoryError for a path beside the repository (not in it, a library or a temp folder)."""
-    if isinstance(path, int) or path is None:
+    """Raises OutsideRepositoryError for a path in a folder or file that stands beside the repository."""
+    if isinstance(path, int) or path is None or not _SIBLINGS:
         return
     text = os.fsdecode(path) if isinstance(path, (bytes, os.PathLike)) else str(path)
     full = os.path.realpath(os.path.abspath(text))
-    parent = str(REPOSITORY.parent)
-    if not full.startswith(parent + os.sep):
-        return  # outside the repository's parent folder: system files, libraries
-    if any(full == root or full.startswith(root + os.sep) for root in _ALLOWED_ROOTS):
-        return
-    raise OutsideRepositoryError(
-        f"A test read {full}, outside the repository {REPOSITORY}; a fresh clone has no such file."
-    )
+    if any(_within(full, sibling) for sibling in _SIBLINGS):
+        raise OutsideRepositoryError(
+            f"A test read {full}, outside the repository {REPOSITORY}; a fresh clone has no such file."
+        )
 
 
 def _audit_reads(event: str, args: tuple) -> None:
