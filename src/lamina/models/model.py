@@ -57,9 +57,23 @@ class Model(Trainer, Layer):
                 return layer
         raise ValueError(f'No layer named "{name}" in model "{self.name}". Layers: {[lay.name for lay in layers]}.')
 
-    def summary(self, line_length=None, positions=None, print_fn=None):
-        """Prints a table of the layers, their output shapes and parameter counts."""
-        print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn)
+    def summary(
+        self,
+        line_length=None,
+        positions=None,
+        print_fn=None,
+        expand_nested=False,
+        show_trainable=False,
+        layer_range=None,
+    ):
+        """Prints a table of the layers, their output shapes and parameter counts, as tf.keras 2.x does.
+
+        See `lamina.models.summary.print_summary` for the arguments.
+
+        Example:
+            >>> model.summary(expand_nested=True, show_trainable=True)
+        """
+        print_summary(self, line_length, positions, print_fn, expand_nested, show_trainable, layer_range)
 
     # ------------------------------------------------------------------ saving
     @classmethod

@@ -28,18 +28,8 @@ from lamina.trainers.data.stream_loops import (
     prepare_from_stream,
     train_stream_epoch,
 )
+from lamina.trainers.fused_steps import FusedSteps
 from lamina.utils import nest
-
-_FUSED_TARGET_SECONDS = 0.25  # one fused call should take about this long, so progress still moves
-_FUSED_MAX_STEPS = 1024
-_FUSED_MAX_BYTES = 64 * 2**20
-
-
-def _pow2_floor(value: float) -> int:
-    out = 1
-    while out * 2 <= value:
-        out *= 2
-    return out
 
 
 class Trainer(GeneratorMethods):
@@ -53,7 +43,7 @@ class Trainer(GeneratorMethods):
         self._runner = None
         self._compile_loss = None
         self._compile_metrics = None
-        self._fused_steps = None
+        self._fused = FusedSteps()
 
     # ---------------------------------------------------------------- compile
     def compile(
@@ -105,7 +95,7 @@ class Trainer(GeneratorMethods):
             "weighted_metrics": weighted_metrics,
         }
         self._runner = None
-        self._fused_steps = None
+        self._fused = FusedSteps(steps_per_execution)
         self._compiled_trainable = None
         self.compiled = True
         if self.built:
@@ -216,18 +206,6 @@ class Trainer(GeneratorMethods):
         # A whole batch, not one sample: a model with a fixed batch size rejects any other.
         return runner.can_fuse(data.take(np.arange(min(data.n, batch_size)))[0])
 
-    def _choose_fused(self, fusable: bool) -> int | None:
-        if not fusable:
-            return 1
-        if self._steps_per_execution != "auto":
-            return self._steps_per_execution
-        return self._fused_steps  # None until measured
-
-    def _measure_fused(self, seconds: float, data: ArrayData, batch_size: int) -> None:
-        by_time = _FUSED_TARGET_SECONDS / max(seconds, 1e-7)
-        by_bytes = _FUSED_MAX_BYTES / (data.bytes_per_sample() * batch_size)
-        self._fused_steps = max(1, _pow2_floor(min(by_time, by_bytes, _FUSED_MAX_STEPS)))
-
     def _host_logs(self, results) -> dict:
         """The runner's metric results (a list in log order) as a dict of Python floats.
 
@@ -326,8 +304,9 @@ class Trainer(GeneratorMethods):
                 steps = data.steps
             history = History()
             user_callbacks = list(callbacks or [])
-            built_in = [history] + ([ProgbarLogger(verbose)] if verbose else [])
-            params = {"epochs": epochs, "steps": steps, "verbose": verbose, "batch_size": batch_size}
+            built_in = [history] + _progbar_logger(verbose, user_callbacks)
+            # Keras 2's keys in Keras 2's order (History.params shows only these), then lamina's own.
+            params = {"verbose": verbose, "epochs": epochs, "steps": steps, "batch_size": batch_size}
             callback_list = CallbackList(user_callbacks + built_in, self, params)
             per_batch = callback_list.needs_every_batch()
             # BackupAndRestore restores the shuffling generator's state and moves `_initial_epoch` on in on_train_begin.
@@ -343,7 +322,7 @@ class Trainer(GeneratorMethods):
                 callback_list.call("on_epoch_begin", epoch, None)
                 if isinstance(data, ArrayData):
                     order, steps = epoch_order(data.n, batch_size, steps_per_epoch, shuffle, rng)
-                    logs = self._train_epoch(data, order, batch_size, steps, callback_list, per_batch)
+                    logs = self._train_epoch(data, order, batch_size, steps, callback_list, per_batch, verbose == 1)
                 else:
                     logs = train_stream_epoch(self, data, callback_list, per_batch, class_weight)
                 if val_data is not None and (epoch + 1) % validation_freq == 0:
@@ -361,14 +340,14 @@ class Trainer(GeneratorMethods):
         self.history = history
         return history
 
-    def _train_epoch(self, data, order, batch_size, steps, callback_list, per_batch) -> dict:
+    def _train_epoch(self, data, order, batch_size, steps, callback_list, per_batch, with_bar=False) -> dict:
         step = 0
         logs = {}
         full_batches = min(len(order), steps * batch_size) // batch_size
         fusable = self._fusable(self._runner, data, batch_size, per_batch)  # once per epoch, not per step
         while step < steps:
             # A callback that set stop_training before this epoch gets one batch, as in Keras.
-            cap = None if self.stop_training else self._choose_fused(fusable)
+            cap = None if self.stop_training else self._fused.choose(fusable, with_bar)
             if cap is not None:  # file-backed data is read in small chunks
                 cap = min(cap, data.fused_steps_limit(batch_size))
             k = balanced_chunk(full_batches - step, cap or 1)
@@ -378,8 +357,11 @@ class Trainer(GeneratorMethods):
                 callback_list.on_train_batch_begin(step, None)
             began = time.perf_counter()
             logs = self._host_logs(self._runner.train(*self._step_inputs(data, order[start:end], k)))
+            seconds = time.perf_counter() - began
             if cap is None and step == 1:
-                self._measure_fused(time.perf_counter() - began, data, batch_size)
+                self._fused.measure(seconds, data.bytes_per_sample() * batch_size)
+            elif with_bar and k > 1:  # a bar on screen (verbose=1) should move several times a second
+                self._fused.pace_bar(k, batch_size, seconds)
             step += k
             callback_list.on_train_batch_end(step - 1, logs)
             if self.stop_training:
@@ -429,8 +411,9 @@ class Trainer(GeneratorMethods):
                 data = self._data(x, y, sample_weight, batch_size=batch_size)
                 self._prepare(data)
                 total = steps or -(-data.n // batch_size)
-            built_in = [ProgbarLogger(verbose)] if verbose == 1 else []
-            callback_list = CallbackList(list(callbacks or []) + built_in, self, {"steps": total, "verbose": verbose})
+            user_callbacks = list(callbacks or [])
+            params = {"verbose": verbose, "epochs": 1, "steps": total}
+            callback_list = CallbackList(user_callbacks + _progbar_logger(verbose, user_callbacks), self, params)
             logs = self._evaluate_data(data, batch_size, steps, callback_list, in_fit=False)
         finally:
             if data is not None and not isinstance(data, ArrayData):
@@ -494,8 +477,9 @@ class Trainer(GeneratorMethods):
                 self(sample.take(np.arange(min(sample.n, 2)))[0])
             runner = self._runner or engine.trainer.StepRunner(self, predict_only=True)
             total = data.steps if data is not sample else epoch_order(data.n, batch_size, steps, False, None)[1]
-            built_in = [ProgbarLogger(verbose)] if verbose == 1 else []
-            callback_list = CallbackList(list(callbacks or []) + built_in, self, {"steps": total, "verbose": verbose})
+            user_callbacks = list(callbacks or [])
+            params = {"verbose": verbose, "epochs": 1, "steps": total}
+            callback_list = CallbackList(user_callbacks + _progbar_logger(verbose, user_callbacks), self, params)
             if data is sample:
                 merged = self._predict_arrays(data, runner, batch_size, steps, callback_list)
             else:
@@ -551,6 +535,13 @@ class Trainer(GeneratorMethods):
     def predict_on_batch(self, x):
         """The model's outputs for exactly this batch, as NumPy arrays."""
         return self.predict(x, batch_size=len(nest.flatten(x)[0]) or 1, verbose=0)
+
+
+def _progbar_logger(verbose: int, user_callbacks: list) -> list:
+    """The built-in ProgbarLogger for verbose 1 or 2, unless the caller passed one (as in Keras)."""
+    if not verbose or any(isinstance(c, ProgbarLogger) for c in user_callbacks):
+        return []
+    return [ProgbarLogger(count_mode="steps")]
 
 
 def _specs(x, batch_size=None):
