@@ -31,13 +31,18 @@ _ENGINE_INSTALL = {"jax": "pip install jax", "torch": 'pip install "lamina[torch
 def _import_engine(name: str):
     """The engine package `lamina.backend.<name>`; an ImportError saying how to install it when it is missing.
 
+    The engine package itself imports the library, so that its set-up (torch's thread defaults)
+    runs before the library loads.
+
     Example:
         >>> _import_engine("jax").NAME
         'jax'
     """
     try:
-        importlib.import_module(name)
+        return importlib.import_module(f"lamina.backend.{name}")
     except ImportError as err:
+        if (err.name or "").split(".")[0] == "lamina":
+            raise  # lamina's own module is missing: a broken install, not a missing engine
         other = "jax" if name == "torch" else "torch"
         missing = isinstance(err, ModuleNotFoundError) and (err.name or name).split(".")[0] == name
         problem = f"{name} is not installed" if missing else f"importing {name} failed ({err})"
@@ -47,7 +52,6 @@ def _import_engine(name: str):
             f"Install it with `{_ENGINE_INSTALL[name]}`, or choose the {other} engine with LAMINA_BACKEND={other}.",
             name=name,
         ) from err
-    return importlib.import_module(f"lamina.backend.{name}")
 
 
 engine = _import_engine(backend())
