@@ -1,6 +1,6 @@
 """The shortcuts that keep a training step cheap give the same numbers as the plain way.
 
-Each shortcut (the fused Adam kernel, the one-kernel dense op, crossentropy from a softmax's logits,
+Each shortcut (torch's fused Adam and SGD kernels, the one-kernel dense op, crossentropy from a softmax's logits,
 in-place counter updates, the cached layer flattening) is checked against NumPy, against the general
 path it stands in for, and at the edges where it must step aside.
 """
@@ -23,7 +23,11 @@ def as_numpy(x):
     return ops.convert_to_numpy(x)
 
 
-# ------------------------------------------------------------------ Adam
+# ------------------------------------------------------------ Adam and SGD
+# Shapes with 16+ elements reach the vectorized part of torch's fused CPU kernels, as well as the tails.
+SHAPES = [(4, 3), (33,), (8, 17)]
+
+
 def numpy_adam(params, grads, ms, vs, lr, b1, b2, eps, iterations):
     t = iterations + 1
     out = []
@@ -34,33 +38,88 @@ def numpy_adam(params, grads, ms, vs, lr, b1, b2, eps, iterations):
     return out
 
 
-@pytest.mark.parametrize("mixed", [False, True], ids=["one-dtype", "mixed-dtypes"])
-def test_adam_step_is_keras_rule_for_one_dtype_and_for_mixed_dtypes(mixed):
-    # One dtype takes torch's fused kernel (epsilon rescaled per step); mixed dtypes the _foreach path.
-    shapes = [(4, 3), (3,), (2, 2)]
-    params = [RNG.normal(size=s).astype("float32") for s in shapes]
-    grads = [RNG.normal(size=s).astype("float32") for s in shapes]
-    ms = [RNG.normal(size=s).astype("float32") * 0.1 for s in shapes]
-    vs = [np.abs(RNG.normal(size=s)).astype("float32") * 0.01 for s in shapes]
-    dtypes = ["float32", "float32", "float16" if mixed else "float32"]
+def numpy_sgd(params, grads, momenta, lr, momentum, nesterov):
+    if not momentum:
+        return [(p - lr * g, None) for p, g in zip(params, grads)]
+    out = []
+    for p, g, m in zip(params, grads, momenta):
+        m = momentum * m - lr * g
+        out.append((p + momentum * m - lr * g if nesterov else p + m, m))
+    return out
+
+
+def to_tensors(groups, dtypes):
     # Copies: on torch the update is in place, and a tensor made from a NumPy array shares its memory.
-    tensors = [[ops.convert_to_tensor(a.copy(), dtype=d) for a, d in zip(g, dtypes)] for g in (params, grads, ms, vs)]
+    return [[ops.convert_to_tensor(a.copy(), dtype=d) for a, d in zip(group, dtypes)] for group in groups]
+
+
+def assert_close(got, expected, dtype):
+    tol = {"float16": 5e-3, "bfloat16": 3e-2}.get(dtype, 1e-6)
+    np.testing.assert_allclose(as_numpy(got).astype("float32"), expected, rtol=tol, atol=tol)
+
+
+def check_adam(dtypes):
+    params, grads, ms = ([RNG.normal(size=s).astype("float32") for s in SHAPES] for _ in range(3))
+    ms = [m * 0.1 for m in ms]
+    vs = [np.abs(RNG.normal(size=s)).astype("float32") * 0.01 for s in SHAPES]
     for iterations in (0, 5):
+        tensors = to_tensors((params, grads, ms, vs), dtypes)
         new_p, new_m, new_v = ops.adam_step(*tensors, 0.01, 0.9, 0.999, EPS, iterations)
         expected = numpy_adam(params, grads, ms, vs, 0.01, 0.9, 0.999, EPS, iterations)
         for i, (p, m, v) in enumerate(expected):
-            tol = 2e-3 if dtypes[i] == "float16" else 1e-6
-            np.testing.assert_allclose(as_numpy(new_p[i]).astype("float32"), p, rtol=tol, atol=tol)
-            np.testing.assert_allclose(as_numpy(new_m[i]).astype("float32"), m, rtol=tol, atol=tol)
-            np.testing.assert_allclose(as_numpy(new_v[i]).astype("float32"), v, rtol=tol, atol=tol)
-        params, ms, vs = (
-            [as_numpy(t).astype("float32") for t in new_p],
-            [as_numpy(t).astype("float32") for t in new_m],
-            [as_numpy(t).astype("float32") for t in new_v],
-        )
-        tensors = [
-            [ops.convert_to_tensor(a.copy(), dtype=d) for a, d in zip(g, dtypes)] for g in (params, grads, ms, vs)
-        ]
+            for got, want in ((new_p[i], p), (new_m[i], m), (new_v[i], v)):
+                assert_close(got, want, dtypes[i])
+        params, ms, vs = ([as_numpy(t).astype("float32") for t in new] for new in (new_p, new_m, new_v))
+
+
+def check_sgd(dtypes, momentum, nesterov):
+    params, grads, momenta = ([RNG.normal(size=s).astype("float32") for s in SHAPES] for _ in range(3))
+    momenta = [m * 0.1 for m in momenta] if momentum else []
+    for lr in (0.1, 0.05, 0.02):  # a learning rate that changes, as under a schedule
+        tensors = to_tensors((params, grads, momenta), dtypes)
+        new_p, new_m = ops.sgd_step(*tensors, ops.convert_to_tensor(lr), momentum, nesterov)
+        expected = numpy_sgd(params, grads, momenta, lr, momentum, nesterov)
+        for i, (p, m) in enumerate(expected):
+            assert_close(new_p[i], p, dtypes[i])
+            if momentum:
+                assert_close(new_m[i], m, dtypes[i])
+        assert momentum or len(new_m) == 0
+        params, momenta = ([as_numpy(t).astype("float32") for t in new] for new in (new_p, new_m))
+
+
+DTYPE_CASES = {
+    "float32": ["float32"] * 3,
+    "float16": ["float16"] * 3,
+    "bfloat16": ["bfloat16"] * 3,
+    "mixed": ["float32", "float16", "float32"],
+}
+SGD_CASES = {"plain": (0.0, False), "momentum": (0.9, False), "nesterov": (0.9, True)}
+
+
+@pytest.mark.parametrize("dtypes", DTYPE_CASES.values(), ids=DTYPE_CASES.keys())
+def test_adam_step_is_keras_rule(dtypes):
+    # On torch: torch's fused Adam with epsilon rescaled per step, one kernel per dtype.
+    check_adam(dtypes)
+
+
+@pytest.mark.parametrize("momentum, nesterov", SGD_CASES.values(), ids=SGD_CASES.keys())
+@pytest.mark.parametrize("dtypes", DTYPE_CASES.values(), ids=DTYPE_CASES.keys())
+def test_sgd_step_is_keras_rule(dtypes, momentum, nesterov):
+    # On torch: torch's SGD with dampening 1 + lr and learning rate -1 (Keras's momentum sign).
+    check_sgd(dtypes, momentum, nesterov)
+
+
+def test_updates_without_the_fused_kernel_are_keras_rule(monkeypatch):
+    # Tensors the fused kernels do not take (another device, a gradient of another dtype) go through
+    # torch's per-tensor functional optimizers with the same arguments.
+    if lamina.backend.backend() != "torch":
+        pytest.skip("only the torch engine has a fused and a per-tensor path")
+    from lamina.backend.torch import optimizers
+
+    monkeypatch.setattr(optimizers, "_fused_fits", lambda *args: False)
+    check_adam(DTYPE_CASES["mixed"])
+    for momentum, nesterov in SGD_CASES.values():
+        check_sgd(DTYPE_CASES["mixed"], momentum, nesterov)
 
 
 def test_adam_with_a_tiny_second_moment_keeps_keras_epsilon_placement():
@@ -73,6 +132,11 @@ def test_adam_with_a_tiny_second_moment_keeps_keras_epsilon_placement():
     )  # fmt: skip
     (expected, _, _) = numpy_adam([p], [g], [m], [v], 0.001, 0.9, 0.999, EPS, 0)[0]
     np.testing.assert_allclose(as_numpy(new_p[0]), expected, rtol=1e-5)
+
+
+def test_whole_model_updates_of_nothing_return_empty_lists():
+    assert [list(x) for x in ops.adam_step([], [], [], [], 0.01, 0.9, 0.999, EPS, 0)] == [[], [], []]
+    assert [list(x) for x in ops.sgd_step([], [], [], 0.01, 0.9, True)] == [[], []]
 
 
 # ------------------------------------------------------------------ dense

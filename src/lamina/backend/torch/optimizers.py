@@ -1,79 +1,133 @@
-"""Whole-model optimizer updates on PyTorch: in place, a few `torch._foreach_*` calls for all variables.
+"""Whole-model optimizer updates on PyTorch: torch.optim's functional Adam and SGD, in place, Keras's rule.
 
-Each function follows Keras's update rule exactly (not torch.optim's: Keras adds
-epsilon after the square root of the uncorrected second moment and folds the bias
-correction into the step size). The tensors passed in are updated in place and
-returned, so callers can skip assigning them back.
+`torch.optim.adam.adam` and `torch.optim.sgd.sgd` are torch's documented functional optimizers: with
+`fused=True` one kernel updates every variable at once (tensors the fused kernel does not take go through
+torch's per-tensor path instead). Their update rules differ from Keras's, so each call below passes
+arguments that make torch's formula equal Keras's exactly (the docstrings work out why). The tensors
+passed in are updated in place and returned, so callers can skip assigning them back.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 
 import torch
+from torch.optim.adam import adam as torch_adam
+from torch.optim.sgd import sgd as torch_sgd
 
 __all__ = ["adam_step", "sgd_step"]
+
+_FUSED_DEVICES = frozenset({"cpu", "cuda"})
+_FUSED_DTYPES = frozenset({torch.float16, torch.bfloat16, torch.float32, torch.float64})
+# torch 2.13's fused CPU SGD kernel leaves the vectorized part of float16/bfloat16 tensors unchanged (of 100
+# elements, only the last 4 move), so SGD takes the fused kernel for full-precision floats only.
+_FUSED_SGD_DTYPES = frozenset({torch.float32, torch.float64})
 
 
 def adam_step(params, grads, ms, vs, lr, beta_1, beta_2, epsilon, iterations):
     """Keras's Adam for every variable, in place: returns (params, ms, vs).
 
-    `iterations` counts the updates done before this one. The step size is worked
-    out on the host, as torch.optim does for its non-capturable optimizers.
+    Keras adds epsilon to the square root of the uncorrected second moment and folds both bias
+    corrections into the step size: `w -= lr * sqrt(1 - b2**t) / (1 - b1**t) * m / (sqrt(v) + eps)`.
+    torch adds epsilon after correcting the second moment: `w -= lr / (1 - b1**t) * m /
+    (sqrt(v) / sqrt(1 - b2**t) + eps')`. With `eps' = eps / sqrt(1 - b2**t)` the two are the same formula.
+
+    Args:
+        params: The variables' tensors, updated in place.
+        grads: Their gradients, one per tensor.
+        ms: First moments, updated in place.
+        vs: Second moments, updated in place.
+        lr: Learning rate (a number or a scalar tensor), read on the host.
+        beta_1: Decay of the first moment.
+        beta_2: Decay of the second moment.
+        epsilon: Keras's epsilon.
+        iterations: The number of updates done before this one.
+
+    Returns:
+        `(params, ms, vs)`, the same tensors.
+
+    Example:
+        >>> p, g, m, v = ([torch.zeros(2)] for _ in range(4))
+        >>> params, ms, vs = adam_step(p, g, m, v, 1e-3, 0.9, 0.999, 1e-7, iterations=0)
     """
-    step = int(iterations) + 1
-    if _fused_adam_fits(params, grads):
-        # torch's fused kernel adds epsilon after bias-correcting the second moment; Keras adds it before.
-        # Dividing epsilon by sqrt(1 - beta_2**step) makes the two rules the same formula, so one kernel
-        # launch does Keras's update for every variable.
-        with torch.no_grad():
-            steps = [torch.full((), float(step), device=params[0].device)] * len(params)
-            torch._fused_adam_(
-                params, grads, ms, vs, [], steps,
-                lr=float(lr), beta1=beta_1, beta2=beta_2, weight_decay=0.0,
-                eps=epsilon / math.sqrt(1.0 - beta_2**step), amsgrad=False, maximize=False,
-            )  # fmt: skip
+    if not params:
         return params, ms, vs
-    step_size = float(lr) * math.sqrt(1.0 - beta_2**step) / (1.0 - beta_1**step)
+    step = int(iterations) + 1
+    fused = _fused_fits(_FUSED_DTYPES, params, grads, ms, vs)
     with torch.no_grad():
-        torch._foreach_lerp_(ms, grads, 1.0 - beta_1)  # m += (g - m) * (1 - beta_1)
-        torch._foreach_mul_(vs, beta_2)
-        torch._foreach_addcmul_(vs, grads, grads, value=1.0 - beta_2)  # v = beta_2 v + (1 - beta_2) g^2
-        denominators = torch._foreach_sqrt(vs)
-        torch._foreach_add_(denominators, epsilon)
-        steps = torch._foreach_div(ms, denominators)
-        torch._foreach_mul_(steps, step_size)
-        torch._foreach_sub_(params, steps)
+        torch_adam(
+            params, grads, ms, vs, [], _step_counters(params[0].device, len(params), step - 1),
+            foreach=False, fused=fused, amsgrad=False, beta1=beta_1, beta2=beta_2, lr=float(lr),
+            weight_decay=0.0, eps=epsilon / math.sqrt(1.0 - beta_2**step), maximize=False,
+        )  # fmt: skip
     return params, ms, vs
 
 
-def _fused_adam_fits(params, grads) -> bool:
-    """True when torch's fused Adam kernel takes these tensors: one device (CPU or CUDA), one float dtype."""
-    if not params:
-        return False
-    first = params[0]
-    if first.device.type not in ("cpu", "cuda") or first.dtype not in _FUSED_DTYPES:
-        return False
-    return all(t.device == first.device and t.dtype == first.dtype for t in (*params, *grads))
-
-
-_FUSED_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-
-
 def sgd_step(params, grads, momenta, lr, momentum, nesterov):
-    """Keras's SGD for every variable, in place: returns (params, momenta)."""
+    """Keras's SGD for every variable, in place: returns (params, momenta).
+
+    Keras keeps `m = momentum * m - lr * g` and adds it (`w += m`; Nesterov: `w += momentum * m - lr * g`).
+    torch keeps `b = momentum * b + (1 - dampening) * g` and subtracts it (`w -= lr' * b`). With
+    `dampening = 1 + lr` torch's buffer is Keras's `m`, and `lr' = -1` adds it. Nesterov adds
+    `-lr * g` (a plain step) and then `momentum * m` (`lr' = -momentum`).
+
+    Args:
+        params: The variables' tensors, updated in place.
+        grads: Their gradients, one per tensor.
+        momenta: The momentum slots, updated in place ([] without momentum).
+        lr: Learning rate (a number or a scalar tensor), read on the host.
+        momentum: Keras's momentum (0 for plain gradient descent).
+        nesterov: Whether to use Nesterov momentum.
+
+    Returns:
+        `(params, momenta)`, the same tensors.
+
+    Example:
+        >>> params, momenta = sgd_step([torch.zeros(2)], [torch.ones(2)], [torch.zeros(2)], 0.1, 0.9, False)
+    """
+    if not params:
+        return params, momenta
+    lr = float(lr)
+    fused = _fused_fits(_FUSED_SGD_DTYPES, params, grads, *([momenta] if momentum else []))
+    options = {"foreach": False, "fused": fused, "weight_decay": 0.0, "maximize": False, "nesterov": False}
     with torch.no_grad():
-        if not momentum:
-            steps = torch._foreach_mul(grads, lr)
-            torch._foreach_sub_(params, steps)
-            return params, momenta
-        scaled = torch._foreach_mul(grads, lr)
-        torch._foreach_mul_(momenta, momentum)
-        torch._foreach_sub_(momenta, scaled)  # m = momentum m - lr g
-        if nesterov:
-            ahead = torch._foreach_mul(momenta, momentum)
-            torch._foreach_sub_(ahead, scaled)
-            torch._foreach_add_(params, ahead)
-        else:
-            torch._foreach_add_(params, momenta)
+        if not momentum or nesterov:
+            torch_sgd(params, grads, [None] * len(params), momentum=0.0, lr=lr, dampening=0.0, **options)
+        if momentum:
+            torch_sgd(
+                params, grads, momenta, momentum=momentum, lr=-momentum if nesterov else -1.0, dampening=1.0 + lr,
+                **options,
+            )  # fmt: skip
     return params, momenta
+
+
+def _fused_fits(fused_dtypes, params, *others) -> bool:
+    """True when torch's fused kernel takes these lists: one CPU or CUDA device, one dtype per variable."""
+    if params[0].device.type not in _FUSED_DEVICES:
+        return False
+    dtypes = [t.dtype for t in params]
+    devices = [t.get_device() for t in params]  # -1 on the CPU, else the device index
+    if not fused_dtypes.issuperset(dtypes) or devices.count(devices[0]) != len(devices):
+        return False
+    return all(
+        [t.dtype for t in tensors] == dtypes and [t.get_device() for t in tensors] == devices for tensors in others
+    )
+
+
+def _step_counters(device, count: int, done: int) -> list:
+    """One float32 step counter per variable, each holding `done` (torch's Adam adds 1 before its update).
+
+    The counters are views of one buffer kept per thread, device and count, refilled on each call:
+    one small kernel instead of an allocation per step.
+    """
+    cache = _THREAD_STATE.__dict__.setdefault("step_counters", {})
+    counters = cache.get((device, count))
+    if counters is None:
+        buffer = torch.empty(count, dtype=torch.float32, device=device)
+        counters = cache[(device, count)] = (buffer, list(buffer.unbind()))
+    counters[0].fill_(float(done))
+    return counters[1]
+
+
+_THREAD_STATE = threading.local()
