@@ -1,4 +1,4 @@
-"""The repository stands alone: a fresh clone has no `../shared`, so nothing in it may reach outside.
+"""The repository stands alone: a fresh clone has none of the folders beside it, so nothing may reach outside.
 
 conftest.py checks every file the suite opens while it runs; these tests show the check catches a
 read beside the repository, and that no file the suite, the examples or the README use names one.
@@ -63,9 +63,10 @@ def test_files_in_the_repository_and_the_temporary_folder_open(tmp_path):
 
 
 def test_no_file_names_a_path_outside_the_repository():
-    pattern = re.compile(r"\.\./shared|parents\[3\]|\bshared/(fixtures|spec|DESIGN)")
+    # Written in pieces so that this file does not match itself.
+    pattern = re.compile(r"\.\./" + r"shared|parents\[3\]|\b" + r"shared/(fixtures|spec|DESIGN)")
     folders = ["src", "tests", "examples", "benchmarks", "scripts"]
     files = [path for folder in folders for path in (REPOSITORY / folder).rglob("*") if path.suffix in (".py", ".md")]
     files += [REPOSITORY / name for name in ("README.md", "Makefile", "pyproject.toml")]
     offenders = [str(path.relative_to(REPOSITORY)) for path in files if pattern.search(path.read_text())]
-    assert offenders == [path for path in offenders if path.endswith("test_repository_stands_alone.py")]
+    assert offenders == []
