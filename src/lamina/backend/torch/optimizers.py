@@ -110,6 +110,10 @@ def _fused_fits(fused_dtypes, params, *others) -> bool:
     devices = [t.get_device() for t in params]  # -1 on the CPU, else the device index
     if not fused_dtypes.issuperset(dtypes) or devices.count(devices[0]) != len(devices):
         return False
+    # The fused kernels read and write tensors as flat memory: a strided view (a conv kernel's gradient,
+    # a transposed weight) would be updated wrongly, so those lists take the per-tensor path.
+    if not all(t.is_contiguous() for tensors in (params, *others) for t in tensors):
+        return False
     return all(
         [t.dtype for t in tensors] == dtypes and [t.get_device() for t in tensors] == devices for tensors in others
     )
