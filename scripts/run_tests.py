@@ -18,10 +18,14 @@ import sys
 _COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected)")
 
 
-def run_engine(engine: str, pytest_args: list[str]) -> tuple[int, dict[str, int]]:
-    """Runs pytest with LAMINA_BACKEND=engine, echoing its output; returns its exit code and counts."""
+def run_engine(engine: str, pytest_args: list[str], first: bool = True) -> tuple[int, dict[str, int]]:
+    """Runs pytest with LAMINA_BACKEND=engine, echoing its output; returns its exit code and counts.
+
+    Tests marked `engine_neutral` start interpreters with their own engine: only the first engine's run
+    includes them (`tests/conftest.py` deselects them when LAMINA_SKIP_ENGINE_NEUTRAL=1).
+    """
     print(f"== test suite on {engine} ==", flush=True)
-    env = {**os.environ, "LAMINA_BACKEND": engine}
+    env = {**os.environ, "LAMINA_BACKEND": engine, "LAMINA_SKIP_ENGINE_NEUTRAL": "0" if first else "1"}
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args, "tests"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     last_summary = ""
@@ -40,7 +44,10 @@ def run_engine(engine: str, pytest_args: list[str]) -> tuple[int, dict[str, int]
 def summary_line(label: str, counts: dict[str, int]) -> str:
     """`label: N passed, N failed, N skipped`: the closing line CI readers understand."""
     failed = counts.get("failed", 0) + counts.get("errors", 0)
-    return f"{label}: {counts.get('passed', 0)} passed, {failed} failed, {counts.get('skipped', 0)} skipped"
+    line = f"{label}: {counts.get('passed', 0)} passed, {failed} failed, {counts.get('skipped', 0)} skipped"
+    if counts.get("deselected"):
+        line += f", {counts['deselected']} engine-neutral run once"
+    return line
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engines", nargs="+", default=["jax", "torch"])
     parser.add_argument("pytest_args", nargs="*", help="passed on to pytest (after --)")
     args = parser.parse_args(argv)
-    results = {engine: run_engine(engine, args.pytest_args) for engine in args.engines}
+    results = {
+        engine: run_engine(engine, args.pytest_args, first=index == 0) for index, engine in enumerate(args.engines)
+    }
     print("\n== summary ==")
     total: dict[str, int] = {}
     for engine, (code, counts) in results.items():

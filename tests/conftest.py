@@ -107,3 +107,18 @@ def rng():
 
 def engine() -> str:
     return lamina.backend.backend()
+
+
+# Tests marked `engine_neutral` start their own interpreters with the engine they need (or none), so the
+# engine of this run changes nothing in them. `scripts/run_tests.py` runs them with the first engine only
+# and sets this variable for the others; a plain `pytest` run always includes them.
+SKIP_ENGINE_NEUTRAL = "LAMINA_SKIP_ENGINE_NEUTRAL"
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get(SKIP_ENGINE_NEUTRAL) != "1":
+        return
+    neutral = [item.get_closest_marker("engine_neutral") is not None for item in items]
+    if any(neutral):
+        config.hook.pytest_deselected(items=[item for item, skip in zip(items, neutral) if skip])
+        items[:] = [item for item, skip in zip(items, neutral) if not skip]

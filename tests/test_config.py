@@ -65,6 +65,7 @@ def write_config(folder, **fields):
 
 
 # ---------------------------------------------------------------- the file itself
+@pytest.mark.engine_neutral
 def test_first_import_creates_keras_json_with_the_four_fields(tmp_path):
     (tmp_path / "home").mkdir()
     info = report(tmp_path)
@@ -80,6 +81,7 @@ def test_first_import_creates_keras_json_with_the_four_fields(tmp_path):
     assert not [name for name in os.listdir(path.parent) if name != "keras.json"]  # no temporary file left
 
 
+@pytest.mark.engine_neutral
 def test_an_existing_keras_json_is_read_and_left_alone(tmp_path):
     path = write_config(
         tmp_path / "home" / ".keras",
@@ -96,6 +98,7 @@ def test_an_existing_keras_json_is_read_and_left_alone(tmp_path):
     assert open(path).read() == before
 
 
+@pytest.mark.engine_neutral
 def test_keras_home_moves_the_file(tmp_path):
     (tmp_path / "home").mkdir()
     elsewhere = tmp_path / "elsewhere"
@@ -105,6 +108,7 @@ def test_keras_home_moves_the_file(tmp_path):
     assert not (tmp_path / "home" / ".keras").exists()
 
 
+@pytest.mark.engine_neutral
 def test_an_unusable_home_falls_back_to_the_temporary_folder(tmp_path):
     # Tests may run as root, where chmod does not stop writes: a HOME that is a plain file
     # means $HOME/.keras can never be created.
@@ -117,6 +121,7 @@ def test_an_unusable_home_falls_back_to_the_temporary_folder(tmp_path):
     assert info["backend"] == "jax" and info["warnings"] == []
 
 
+@pytest.mark.engine_neutral
 def test_the_fallback_is_slash_tmp_by_default(tmp_path):
     home_file = tmp_path / "not_a_folder"
     home_file.write_text("")
@@ -127,6 +132,7 @@ def test_the_fallback_is_slash_tmp_by_default(tmp_path):
     assert out == "/tmp/.keras"
 
 
+@pytest.mark.engine_neutral
 def test_a_read_only_home_folder_falls_back(tmp_path):
     home = tmp_path / "home"
     (home / ".keras").mkdir(parents=True)
@@ -144,6 +150,7 @@ def test_a_read_only_home_folder_falls_back(tmp_path):
 
 
 # ------------------------------------------------------------------- the engine
+@pytest.mark.engine_neutral
 def test_lamina_backend_overrides_keras_json(tmp_path):
     write_config(tmp_path / "home" / ".keras", backend="torch", floatx="float32")
     info = report(tmp_path, LAMINA_BACKEND="jax")
@@ -151,11 +158,13 @@ def test_lamina_backend_overrides_keras_json(tmp_path):
     assert info["warnings"] == []
 
 
+@pytest.mark.engine_neutral
 def test_lamina_backend_is_case_insensitive(tmp_path):
     (tmp_path / "home").mkdir()
     assert report(tmp_path, LAMINA_BACKEND="JAX")["backend"] == "jax"
 
 
+@pytest.mark.engine_neutral
 def test_keras_json_backend_tensorflow_quietly_means_jax(tmp_path):
     path = write_config(tmp_path / "home" / ".keras", **{**KERAS_WRITES, "backend": "tensorflow"})
     before = open(path, "rb").read()
@@ -167,6 +176,7 @@ def test_keras_json_backend_tensorflow_quietly_means_jax(tmp_path):
     assert stderr == ""
 
 
+@pytest.mark.engine_neutral
 def test_an_unknown_lamina_backend_warns_and_runs_on_jax(tmp_path):
     (tmp_path / "home").mkdir()
     info = report(tmp_path, LAMINA_BACKEND="theano")
@@ -174,6 +184,7 @@ def test_an_unknown_lamina_backend_warns_and_runs_on_jax(tmp_path):
     assert len(info["warnings"]) == 1 and "'theano'" in info["warnings"][0]
 
 
+@pytest.mark.engine_neutral
 def test_bad_values_in_keras_json_warn_and_use_defaults(tmp_path):
     write_config(tmp_path / "home" / ".keras", floatx="float8", image_data_format="channels_middle", backend="jax")
     info = report(tmp_path)
@@ -184,6 +195,7 @@ def test_bad_values_in_keras_json_warn_and_use_defaults(tmp_path):
     assert any(f"\"image_data_format\" field of {path} is 'channels_middle'" in w for w in info["warnings"])
 
 
+@pytest.mark.engine_neutral
 def test_a_bad_epsilon_in_keras_json_warns_and_uses_the_default(tmp_path):
     write_config(tmp_path / "home" / ".keras", epsilon="tiny", backend="jax")
     info = report(tmp_path)
@@ -192,6 +204,7 @@ def test_a_bad_epsilon_in_keras_json_warns_and_uses_the_default(tmp_path):
     assert "'tiny'" in info["warnings"][0] and "keras.json" in info["warnings"][0]
 
 
+@pytest.mark.engine_neutral
 def test_a_corrupt_keras_json_warns_and_uses_defaults(tmp_path):
     folder = tmp_path / "home" / ".keras"
     folder.mkdir(parents=True)
@@ -203,6 +216,7 @@ def test_a_corrupt_keras_json_warns_and_uses_defaults(tmp_path):
 
 
 # ------------------------------------------- sharing keras.json with other Keras
+@pytest.mark.engine_neutral
 @pytest.mark.parametrize("other", ["tensorflow", "theano", "cntk", "numpy", "openvino", "TensorFlow"])
 def test_backends_of_other_keras_quietly_mean_the_default_engine(tmp_path, other):
     write_config(tmp_path / "home" / ".keras", **{**KERAS_WRITES, "backend": other})
@@ -210,6 +224,7 @@ def test_backends_of_other_keras_quietly_mean_the_default_engine(tmp_path, other
     assert info["backend"] == "jax" and info["warnings"] == []
 
 
+@pytest.mark.engine_neutral
 @pytest.mark.parametrize("engine", ["jax", "torch"])
 def test_keras_json_backend_jax_or_torch_is_honoured(tmp_path, engine):
     write_config(tmp_path / "home" / ".keras", **{**KERAS_WRITES, "backend": engine})
@@ -231,6 +246,7 @@ PRECEDENCE = [
 ]
 
 
+@pytest.mark.engine_neutral
 @pytest.mark.parametrize("sources, expected", PRECEDENCE)
 def test_where_the_engine_comes_from(tmp_path, sources, expected):
     lamina_variable, lamina_field, keras_variable, keras_field = sources
@@ -245,6 +261,7 @@ def test_where_the_engine_comes_from(tmp_path, sources, expected):
     assert open(path, "rb").read() == before
 
 
+@pytest.mark.engine_neutral
 def test_a_bad_lamina_backend_field_warns_naming_the_file_and_field(tmp_path):
     path = write_config(tmp_path / "home" / ".keras", **{**KERAS_WRITES, "lamina_backend": "tensorflow"})
     info = report(tmp_path)
@@ -253,6 +270,7 @@ def test_a_bad_lamina_backend_field_warns_naming_the_file_and_field(tmp_path):
     assert f'"lamina_backend" field of {path}' in info["warnings"][0] and "'tensorflow'" in info["warnings"][0]
 
 
+@pytest.mark.engine_neutral
 @pytest.mark.parametrize("value", [3, ["jax"], "banana"])
 def test_a_malformed_backend_field_warns_naming_the_file_and_field(tmp_path, value):
     path = write_config(tmp_path / "home" / ".keras", **{**KERAS_WRITES, "backend": value})
@@ -261,6 +279,7 @@ def test_a_malformed_backend_field_warns_naming_the_file_and_field(tmp_path, val
     assert len(info["warnings"]) == 1 and f'"backend" field of {path}' in info["warnings"][0]
 
 
+@pytest.mark.engine_neutral
 def test_an_unreadable_keras_json_warns_once_naming_the_file(tmp_path):
     folder = tmp_path / "home" / ".keras"
     folder.mkdir(parents=True)
@@ -281,6 +300,7 @@ except ImportError:
 """
 
 
+@pytest.mark.engine_neutral
 def test_lamina_writes_the_same_keras_json_as_keras3(tmp_path):
     keras3_home, lamina_home = tmp_path / "k3", tmp_path / "lamina"
     run_python(KERAS3_WRITES_ITS_FILE, tmp_path, KERAS_HOME=keras3_home)

@@ -13,6 +13,9 @@ import zipfile
 import pytest
 from conftest import REPOSITORY
 
+# Builds the wheel in its own interpreter: the engine of this run plays no part.
+pytestmark = pytest.mark.engine_neutral
+
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):

@@ -9,6 +9,9 @@ import sys
 
 import pytest
 
+# Each test starts its own interpreter with the engine it names.
+pytestmark = pytest.mark.engine_neutral
+
 
 def _import_lamina(tmp_path, *, engine=None, hide=None, extra_path=None):
     """Runs `import lamina` in a fresh interpreter; `hide` makes that package unimportable there."""
