@@ -196,7 +196,7 @@ def test_batch_norm_several_axes_as_tf_keras_stores_them():
 
 @pytest.mark.parametrize(
     "option, value",
-    [("renorm", True), ("virtual_batch_size", 4), ("adjustment", lambda shape: (1.0, 0.0))],
+    [("virtual_batch_size", 4), ("adjustment", lambda shape: (1.0, 0.0))],
 )
 def test_batch_norm_rejects_unsupported_options_by_name(option, value):
     with pytest.raises(ValueError, match=rf'"batch_normalization": {option}=.* is not supported'):

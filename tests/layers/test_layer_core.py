@@ -194,7 +194,7 @@ def test_dense_symbolic_wrong_features_raises():
 # ---------------------------------------------------------------- Activation
 ACTIVATION_NAMES = [
     "relu", "sigmoid", "tanh", "softmax", "linear", "elu", "selu", "softsign", "softplus", "gelu", "silu", "swish",
-    "mish", "relu6", "hard_sigmoid", "hard_silu", "hard_swish", "log_softmax", "leaky_relu", "exponential",
+    "mish", "relu6", "keras3_hard_sigmoid", "hard_silu", "hard_swish", "log_softmax", "leaky_relu", "exponential",
 ]  # fmt: skip
 
 
@@ -203,9 +203,10 @@ def test_activation_layer_matches_keras(keras3, name):
     layer = check_layer(
         lambda: layers.Activation(name),
         _x(3, 5) * 3,
-        make_keras=lambda: keras3.layers.Activation(name),
+        # lamina's keras3_hard_sigmoid is Keras 3's hard_sigmoid (lamina's hard_sigmoid is Keras 2's).
+        make_keras=lambda: keras3.layers.Activation("hard_sigmoid" if name == "keras3_hard_sigmoid" else name),
         # Keras 3 writes its aliases swish and hard_swish as silu and hard_silu; lamina keeps the name given.
-        keras_config_keys=() if name in ("swish", "hard_swish") else ("activation",),
+        keras_config_keys=() if name in ("swish", "hard_swish", "keras3_hard_sigmoid") else ("activation",),
     )
     assert layer.get_config()["activation"] == name
 

@@ -174,7 +174,7 @@ def test_exclude_from_weight_decay_after_build_is_an_error():
         (lambda: optimizers.Ftrl(learning_rate_power=0.5), "learning_rate_power"),
         (lambda: optimizers.Lion(beta_1=0.0), "beta_1"),
         (lambda: optimizers.Nadam(clipnorm=-1.0), "clipnorm"),
-        (lambda: optimizers.Adamax(use_ema=True), "use_ema"),
+        (lambda: optimizers.Adamax(use_ema=True, ema_momentum=1.5), "ema_momentum"),
         (lambda: optimizers.Adadelta(gradient_accumulation_steps=4), "gradient_accumulation_steps"),
     ],
 )

@@ -138,7 +138,8 @@ def test_the_archive_is_keras3s_layout(tmp_path):
         assert sorted(archive.namelist()) == ["config.json", "metadata.json", "model.weights.h5"]
         metadata = json.loads(archive.read("metadata.json"))
         config = json.loads(archive.read("config.json"))
-    assert set(metadata) == {"keras_version", "date_saved"} and metadata["keras_version"].startswith("3.")
+    assert set(metadata) == {"keras_version", "date_saved", "lamina_version"}  # Keras 3 ignores the last
+    assert metadata["keras_version"].startswith("3.") and metadata["lamina_version"] == lamina.__version__
     assert {"module", "class_name", "config", "registered_name", "compile_config"} <= set(config)
     assert config["class_name"] == "Sequential" and config["compile_config"]["optimizer"]["class_name"] == "Adam"
     entries = config["config"]["layers"]

@@ -6,6 +6,19 @@ layer configs. `swish` and `silu` (and `hard_swish` and `hard_silu`) compute the
 same values but keep their own names, so a config says what the user wrote and
 both Keras 2 and Keras 3 can read it.
 
+`"hard_sigmoid"` names two formulas: Keras 2 (and lamina code) computes
+clip(0.2 * x + 0.5, 0, 1), Keras 3 relu6(x + 3) / 6. A saved name means what the Keras
+that wrote the file meant: in a Keras 2 file (HDF5 with a 1.x/2.x `keras_version`, a
+JSON config without Keras 3's `module` keys) it is `hard_sigmoid`, in a Keras 3 file
+`keras3_hard_sigmoid`. Saving keeps what the model computes, in names that each reader
+either reads right or refuses (an error beats silently different numbers):
+- Keras 2-form files (HDF5, JSON, YAML), read by Keras 2: Keras 2's formula is written
+  `"hard_sigmoid"`, Keras 3's `"keras3_hard_sigmoid"` (unknown to Keras 2, so refused).
+- Keras 3 `.keras` files, read by Keras 3: Keras 3's formula is written `"hard_sigmoid"`,
+  Keras 2's `"keras2_hard_sigmoid"` (unknown to Keras 3, so refused).
+lamina reads every one of these names in any file. (Keras 3 loading an HDF5 file reads
+`"hard_sigmoid"` as its own formula, for real Keras 2 files as for lamina's.)
+
 Example:
     >>> lamina.activations.get("relu")(np.array([-1.0, 2.0]))
 """
@@ -13,6 +26,19 @@ Example:
 from __future__ import annotations
 
 from lamina import ops
+from lamina.activations import keras3_functions
+from lamina.activations.keras3_functions import celu as celu
+from lamina.activations.keras3_functions import glu as glu
+from lamina.activations.keras3_functions import hard_shrink as hard_shrink
+from lamina.activations.keras3_functions import hard_tanh as hard_tanh
+from lamina.activations.keras3_functions import log_sigmoid as log_sigmoid
+from lamina.activations.keras3_functions import soft_shrink as soft_shrink
+from lamina.activations.keras3_functions import sparse_plus as sparse_plus
+from lamina.activations.keras3_functions import sparse_sigmoid as sparse_sigmoid
+from lamina.activations.keras3_functions import sparsemax as sparsemax
+from lamina.activations.keras3_functions import squareplus as squareplus
+from lamina.activations.keras3_functions import tanh_shrink as tanh_shrink
+from lamina.activations.keras3_functions import threshold as threshold
 
 
 def _tensor(x):
@@ -168,10 +194,27 @@ def gelu(x, approximate=False):
 
 
 def hard_sigmoid(x):
-    """Keras 3's piecewise-linear sigmoid: clip(x / 6 + 0.5, 0, 1).
+    """Keras 2's piecewise-linear sigmoid: clip(0.2 * x + 0.5, 0, 1).
+
+    This is what `"hard_sigmoid"` means in lamina code and in Keras 2 files (the default
+    `recurrent_activation` of every GRU and LSTM before Keras 2.3). Keras 3 changed the name's
+    meaning to clip(x / 6 + 0.5, 0, 1); files written by Keras 3 get `keras3_hard_sigmoid`
+    (see the module docstring for how each is saved).
 
     Example:
-        >>> hard_sigmoid(np.array([0.0, 3.0]))  # [0.5, 1.0]
+        >>> hard_sigmoid(np.array([0.0, 2.5]))  # [0.5, 1.0]
+    """
+    return ops.clip(0.2 * _tensor(x) + 0.5, 0.0, 1.0)
+
+
+def keras3_hard_sigmoid(x):
+    """Keras 3's piecewise-linear sigmoid: relu6(x + 3) / 6 = clip(x / 6 + 0.5, 0, 1).
+
+    What `"hard_sigmoid"` means in a file written by Keras 3. lamina saves it under this name in
+    Keras 2-form configs (HDF5, JSON) and as `"hard_sigmoid"` in Keras 3's `.keras` files.
+
+    Example:
+        >>> keras3_hard_sigmoid(np.array([0.0, 3.0]))  # [0.5, 1.0]
     """
     return ops.hard_sigmoid(_tensor(x))
 
@@ -222,6 +265,7 @@ _FUNCTIONS = (
     hard_sigmoid,
     hard_silu,
     hard_swish,
+    keras3_hard_sigmoid,
     leaky_relu,
     linear,
     log_softmax,
@@ -236,8 +280,36 @@ _FUNCTIONS = (
     softsign,
     swish,
     tanh,
-)
+) + keras3_functions.FUNCTIONS
 _BY_NAME = {fn.__name__: fn for fn in _FUNCTIONS}
+
+
+# The name `keras3_config_name` writes for Keras 2's hard_sigmoid in a Keras 3-form config.
+_KERAS2_HARD_SIGMOID_FOR_KERAS3 = "keras2_hard_sigmoid"
+
+
+def keras3_config_name(name):
+    """The activation name to write in a Keras 3-form (`.keras`) config for lamina's `name`.
+
+    Example:
+        >>> keras3_config_name("hard_sigmoid"), keras3_config_name("keras3_hard_sigmoid")
+        ('keras2_hard_sigmoid', 'hard_sigmoid')
+    """
+    if name == "hard_sigmoid":
+        return _KERAS2_HARD_SIGMOID_FOR_KERAS3
+    return "hard_sigmoid" if name == "keras3_hard_sigmoid" else name
+
+
+def name_from_config(name, keras3: bool):
+    """lamina's activation name for `name` read from a config that Keras 3 (`keras3`) or Keras 2 wrote.
+
+    Example:
+        >>> name_from_config("hard_sigmoid", keras3=True)
+        'keras3_hard_sigmoid'
+    """
+    if name == _KERAS2_HARD_SIGMOID_FOR_KERAS3:
+        return "hard_sigmoid"
+    return "keras3_hard_sigmoid" if keras3 and name == "hard_sigmoid" else name
 
 
 def _name_in(identifier: dict):
@@ -261,6 +333,7 @@ def get(identifier):
     if identifier is None:
         return linear
     if isinstance(identifier, str):
+        identifier = name_from_config(identifier, keras3=False)  # "keras2_hard_sigmoid" from a .keras file
         if identifier not in _BY_NAME:
             raise ValueError(f"Unknown activation {identifier!r}. Known: {sorted(_BY_NAME)}.")
         return _BY_NAME[identifier]
@@ -298,4 +371,10 @@ def deserialize(name, custom_objects=None):
     return get(name)
 
 
-__all__ = [fn.__name__ for fn in _FUNCTIONS] + ["deserialize", "get", "serialize"]
+__all__ = [fn.__name__ for fn in _FUNCTIONS] + [
+    "deserialize",
+    "get",
+    "keras3_config_name",
+    "name_from_config",
+    "serialize",
+]

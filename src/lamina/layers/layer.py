@@ -97,7 +97,9 @@ class Layer:
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self._batch_input_shape = self._read_input_shape_kwargs(kwargs)
         if kwargs:
-            raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s): {sorted(kwargs)}.")
+            raise TypeError(
+                f'Layer "{self.name}": {type(self).__name__} got unexpected keyword argument(s): {sorted(kwargs)}.'
+            )
         call_parameters = inspect.signature(self.call).parameters
         self._call_has_training = "training" in call_parameters
         self._call_has_mask = "mask" in call_parameters  # models pass such a layer its input's mask

@@ -5,6 +5,10 @@ Example:
     >>> lamina.losses.Huber(delta=2.0, reduction="sum")(y_true, y_pred, sample_weight=weights)
 """
 
+from lamina.losses.circle_loss import Circle as Circle
+from lamina.losses.circle_loss import circle as circle
+from lamina.losses.ctc_loss import CTC as CTC
+from lamina.losses.ctc_loss import ctc as ctc
 from lamina.losses.losses import BinaryCrossentropy as BinaryCrossentropy
 from lamina.losses.losses import BinaryFocalCrossentropy as BinaryFocalCrossentropy
 from lamina.losses.losses import CategoricalCrossentropy as CategoricalCrossentropy
@@ -44,6 +48,14 @@ from lamina.losses.losses import poisson as poisson
 from lamina.losses.losses import serialize as serialize
 from lamina.losses.losses import sparse_categorical_crossentropy as sparse_categorical_crossentropy
 from lamina.losses.losses import squared_hinge as squared_hinge
+from lamina.losses.noisy_label_losses import CategoricalGeneralizedCrossEntropy as CategoricalGeneralizedCrossEntropy
+from lamina.losses.noisy_label_losses import (
+    categorical_generalized_cross_entropy as categorical_generalized_cross_entropy,
+)
+from lamina.losses.overlap_losses import Dice as Dice
+from lamina.losses.overlap_losses import Tversky as Tversky
+from lamina.losses.overlap_losses import dice as dice
+from lamina.losses.overlap_losses import tversky as tversky
 
 # Keras's short and legacy names for the loss functions.
 mse = MSE = mean_squared_error

@@ -11,6 +11,8 @@ Example:
 from __future__ import annotations
 
 from lamina import ops
+from lamina.losses.circle_loss import Circle, circle
+from lamina.losses.ctc_loss import CTC, ctc
 from lamina.losses.hinge_losses import categorical_hinge, hinge, squared_hinge
 from lamina.losses.loss import (
     Loss,
@@ -19,6 +21,8 @@ from lamina.losses.loss import (
     match_ranks,
     reduce_values,
 )
+from lamina.losses.noisy_label_losses import CategoricalGeneralizedCrossEntropy
+from lamina.losses.overlap_losses import Dice, Tversky, dice, tversky
 from lamina.losses.probabilistic_losses import (
     binary_crossentropy,
     binary_focal_crossentropy,
@@ -319,6 +323,11 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
 
 
 _CLASS_LIST = (
+    CTC,
+    CategoricalGeneralizedCrossEntropy,
+    Circle,
+    Dice,
+    Tversky,
     MeanSquaredError,
     MeanAbsoluteError,
     MeanAbsolutePercentageError,
@@ -372,6 +381,11 @@ _FUNCTIONS = {
     "KLD": KLDivergence,
     "kullback_leibler_divergence": KLDivergence,
     "poisson": Poisson,
+    "ctc": CTC,
+    "categorical_generalized_cross_entropy": CategoricalGeneralizedCrossEntropy,
+    "circle": Circle,
+    "dice": Dice,
+    "tversky": Tversky,
 }
 _BY_FUNCTION = {
     mean_squared_error: MeanSquaredError,
@@ -391,6 +405,10 @@ _BY_FUNCTION = {
     sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
     kl_divergence: KLDivergence,
     poisson: Poisson,
+    ctc: CTC,
+    circle: Circle,
+    dice: Dice,
+    tversky: Tversky,
 }
 
 

@@ -8,9 +8,12 @@ Example:
 """
 
 from lamina.losses.losses import binary_crossentropy as binary_crossentropy
+from lamina.losses.losses import binary_focal_crossentropy as binary_focal_crossentropy
 from lamina.losses.losses import categorical_crossentropy as categorical_crossentropy
+from lamina.losses.losses import categorical_focal_crossentropy as categorical_focal_crossentropy
 from lamina.losses.losses import categorical_hinge as categorical_hinge
 from lamina.losses.losses import hinge as hinge
+from lamina.losses.losses import huber as huber
 from lamina.losses.losses import kl_divergence as kl_divergence
 from lamina.losses.losses import log_cosh as log_cosh
 from lamina.losses.losses import mean_absolute_error as mean_absolute_error
@@ -39,6 +42,11 @@ from lamina.metrics.confusion_metrics import Precision as Precision
 from lamina.metrics.confusion_metrics import Recall as Recall
 from lamina.metrics.confusion_metrics import TrueNegatives as TrueNegatives
 from lamina.metrics.confusion_metrics import TruePositives as TruePositives
+from lamina.metrics.correlation_metrics import ConcordanceCorrelation as ConcordanceCorrelation
+from lamina.metrics.correlation_metrics import PearsonCorrelation as PearsonCorrelation
+from lamina.metrics.correlation_metrics import R2Score as R2Score
+from lamina.metrics.correlation_metrics import concordance_correlation as concordance_correlation
+from lamina.metrics.correlation_metrics import pearson_correlation as pearson_correlation
 from lamina.metrics.f_score_metrics import F1Score as F1Score
 from lamina.metrics.f_score_metrics import FBetaScore as FBetaScore
 from lamina.metrics.iou_metrics import BinaryIoU as BinaryIoU
@@ -68,6 +76,10 @@ from lamina.metrics.regression_metrics import MeanAbsolutePercentageError as Mea
 from lamina.metrics.regression_metrics import MeanSquaredError as MeanSquaredError
 from lamina.metrics.regression_metrics import MeanSquaredLogarithmicError as MeanSquaredLogarithmicError
 from lamina.metrics.regression_metrics import RootMeanSquaredError as RootMeanSquaredError
+from lamina.metrics.sensitivity_metrics import PrecisionAtRecall as PrecisionAtRecall
+from lamina.metrics.sensitivity_metrics import RecallAtPrecision as RecallAtPrecision
+from lamina.metrics.sensitivity_metrics import SensitivityAtSpecificity as SensitivityAtSpecificity
+from lamina.metrics.sensitivity_metrics import SpecificityAtSensitivity as SpecificityAtSensitivity
 
 # Keras's short and legacy names for the metric functions.
 mse = MSE = mean_squared_error

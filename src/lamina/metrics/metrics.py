@@ -28,10 +28,12 @@ from lamina.losses.regression_losses import (
 )
 from lamina.metrics import accuracy_metrics as acc
 from lamina.metrics import confusion_metrics as confusion
+from lamina.metrics import correlation_metrics as correlation
 from lamina.metrics import f_score_metrics as f_score
 from lamina.metrics import iou_metrics as iou
 from lamina.metrics import probabilistic_metrics as prob
 from lamina.metrics import regression_metrics as reg
+from lamina.metrics import sensitivity_metrics as sensitivity
 from lamina.metrics.accuracy_metrics import (
     Accuracy,
     BinaryAccuracy,
@@ -105,6 +107,13 @@ _CLASS_LIST = (
     iou.OneHotMeanIoU,
     f_score.FBetaScore,
     f_score.F1Score,
+    correlation.PearsonCorrelation,
+    correlation.ConcordanceCorrelation,
+    correlation.R2Score,
+    sensitivity.SensitivityAtSpecificity,
+    sensitivity.SpecificityAtSensitivity,
+    sensitivity.PrecisionAtRecall,
+    sensitivity.RecallAtPrecision,
 )
 _CLASSES = {cls.__name__: cls for cls in _CLASS_LIST}
 # Class names, their snake_case forms (Keras 3 accepts "auc", "precision", "f1_score", ...) and aliases.
@@ -152,6 +161,8 @@ _FUNCTIONS = {
     categorical_hinge: prob.CategoricalHinge,
     kl_divergence: prob.KLDivergence,
     poisson: prob.Poisson,
+    correlation.pearson_correlation: correlation.PearsonCorrelation,
+    correlation.concordance_correlation: correlation.ConcordanceCorrelation,
 }
 
 

@@ -20,15 +20,20 @@ def _producer(tensor: KerasTensor):
     return layer._inbound_nodes[node_index]
 
 
-def _sorted_nodes(outputs: list) -> list:
-    """Every node that leads to `outputs`, each after the nodes it depends on."""
-    order, done, active = [], set(), set()
+def _sorted_nodes(outputs: list) -> tuple:
+    """(nodes, first visits): every node that leads to `outputs`, each after the nodes it depends on.
+
+    The walk goes from the outputs back to the inputs; `first visits` maps each layer's id to the
+    order in which the walk first reached it, the tie-break of Keras's layer order.
+    """
+    order, done, active, first_visit = [], set(), set(), {}
 
     def visit(node):
         if id(node) in done:
             return
         if id(node) in active:
             raise ValueError(f'The model graph has a cycle through layer "{node.layer.name}".')
+        first_visit.setdefault(id(node.layer), len(first_visit))
         active.add(id(node))
         for tensor in node.input_tensors:
             visit(_producer(tensor))
@@ -38,7 +43,28 @@ def _sorted_nodes(outputs: list) -> list:
 
     for tensor in outputs:
         visit(_producer(tensor))
-    return order
+    return order, first_visit
+
+
+def _keras_layer_order(nodes: list, first_visit: dict, input_layers: list) -> list:
+    """The layers in Keras's `model.layers` order: deepest first, ties in the order the walk first reached them.
+
+    A node's depth is the longest path from it to an output; a layer called more than once takes the
+    greatest depth of its calls. Inputs that no output needs come first among depth 0, as in Keras.
+    """
+    node_depth, layer_depth, layers = {}, {}, {}
+    for node in reversed(nodes):  # outputs first: a node's depth is final before its parents are raised
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        node_depth[id(node)] = layer_depth[id(node.layer)] = depth
+        layers[id(node.layer)] = node.layer
+        for parent in node.parent_nodes:
+            node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+    for layer in input_layers:
+        if id(layer) not in layers:
+            layers[id(layer)] = layer
+            layer_depth[id(layer)] = 0
+            first_visit[id(layer)] = -1
+    return sorted(layers.values(), key=lambda layer: (-layer_depth[id(layer)], first_visit[id(layer)]))
 
 
 class Functional(Model):
@@ -79,9 +105,8 @@ class Functional(Model):
         self.built = True
 
     def _build_graph(self) -> None:
-        nodes = _sorted_nodes(self._output_tensors)
+        nodes, first_visit = _sorted_nodes(self._output_tensors)
         known = {id(t) for t in self._input_tensors}
-        layers = []
         for node in nodes:
             if isinstance(node.layer, InputLayer):
                 if id(node.outputs) not in known:
@@ -92,9 +117,7 @@ class Functional(Model):
             for tensor in node.output_tensors:
                 known.add(id(tensor))
         input_layers = [_producer(t).layer for t in self._input_tensors]
-        for layer in input_layers + [n.layer for n in nodes]:
-            if all(layer is not seen for seen in layers):
-                layers.append(layer)
+        layers = _keras_layer_order(nodes, first_visit, input_layers)
         object.__setattr__(self, "_layers", layers)
         self._nodes = [n for n in nodes if not isinstance(n.layer, InputLayer)]
         # Layers that may start a mask (Embedding(mask_zero=True), Masking): with none, the graph runs mask-free.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lamina import ops
-from lamina.optimizers.optimizer import Optimizer
+from lamina.optimizers.optimizer import Optimizer, fuzz_factor
 
 
 class Adadelta(Optimizer):
@@ -18,7 +18,7 @@ class Adadelta(Optimizer):
 
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, name="Adadelta", **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
-        self.rho, self.epsilon = float(rho), float(epsilon)
+        self.rho, self.epsilon = float(rho), fuzz_factor(epsilon)
 
     def build_slots(self, variables) -> None:
         self._grad_averages = [self.add_slot(v, "accumulated_grad") for v in variables]

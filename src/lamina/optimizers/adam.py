@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lamina import ops
-from lamina.optimizers.optimizer import Optimizer
+from lamina.optimizers.optimizer import Optimizer, fuzz_factor
 
 
 class Adam(Optimizer):
@@ -21,7 +21,7 @@ class Adam(Optimizer):
         self.beta_1, self.beta_2, self.epsilon, self.amsgrad = (
             float(beta_1),
             float(beta_2),
-            float(epsilon),
+            fuzz_factor(epsilon),
             bool(amsgrad),
         )
 

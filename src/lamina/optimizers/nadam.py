@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lamina import ops
-from lamina.optimizers.optimizer import Optimizer
+from lamina.optimizers.optimizer import Optimizer, fuzz_factor
 
 
 class Nadam(Optimizer):
@@ -15,7 +15,8 @@ class Nadam(Optimizer):
     `v_hat = v / (1 - b2**t)`, `w -= lr * m_hat / (sqrt(v_hat) + epsilon)`.
 
     Args:
-        schedule_decay: Keras 2's argument, accepted and ignored (Keras 3's schedule is used).
+        schedule_decay: Keras 2's argument: `u_t = b1 (1 - 0.5 * 0.96**(t * schedule_decay))` (Keras 2's
+            default was 0.004). None (the default) is Keras 3's schedule, `0.96**t`.
 
     Example:
         >>> Nadam(learning_rate=0.002)
@@ -25,7 +26,8 @@ class Nadam(Optimizer):
         self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name="Nadam", schedule_decay=None, **kwargs
     ):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
-        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), fuzz_factor(epsilon)
+        self.schedule_decay = None if schedule_decay is None else float(schedule_decay)
 
     def build_slots(self, variables) -> None:
         self._m = [self.add_slot(v, "momentum") for v in variables]
@@ -33,7 +35,8 @@ class Nadam(Optimizer):
         self._u_product = self.add_state("u_product", 1.0)
 
     def _momentum_factor(self, step):
-        return self.beta_1 * (1.0 - 0.5 * ops.power(0.96, step))
+        exponent = step if self.schedule_decay is None else step * self.schedule_decay
+        return self.beta_1 * (1.0 - 0.5 * ops.power(0.96, exponent))
 
     def update_all(self, grads, variables, lr) -> None:
         # The product is advanced once per step, before the per-variable updates read it.
@@ -58,4 +61,6 @@ class Nadam(Optimizer):
 
     def get_config(self) -> dict:
         extra = {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+        if self.schedule_decay is not None:
+            extra["schedule_decay"] = self.schedule_decay
         return {**super().get_config(), **extra}

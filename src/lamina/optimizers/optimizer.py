@@ -10,13 +10,12 @@ import re
 
 from lamina import ops
 from lamina.backend import Variable
-from lamina.optimizers import schedules
+from lamina.optimizers import ema, schedules
 
 # Keras 3 arguments lamina does not implement: accepted while they are off (None or False).
-_OFF_ARGUMENTS = ("use_ema", "loss_scale_factor", "gradient_accumulation_steps")
-# Arguments with no effect here: Keras 2's jit_compile and is_legacy_optimizer, and the EMA settings,
-# which only matter with use_ema.
-_IGNORED_ARGUMENTS = ("jit_compile", "is_legacy_optimizer", "mesh", "ema_momentum", "ema_overwrite_frequency")
+_OFF_ARGUMENTS = ("loss_scale_factor", "gradient_accumulation_steps")
+# Arguments with no effect here: Keras 2's jit_compile and is_legacy_optimizer.
+_IGNORED_ARGUMENTS = ("jit_compile", "is_legacy_optimizer", "mesh")
 
 
 class Optimizer:
@@ -31,6 +30,9 @@ class Optimizer:
         global_clipnorm: clip all gradients together to this global norm.
         decay: Keras 2's time decay: the step uses `lr / (1 + decay * iterations)`.
         lr: Keras 2's name for learning_rate.
+        use_ema: keep an exponential moving average of the variables (Keras 3's EMA; see `ema`).
+        ema_momentum: the average's momentum (0.99). ema_overwrite_frequency: every this many steps
+            the averages are written into the variables (None: only at the end of `fit`).
 
     Example:
         >>> opt = SGD(learning_rate=0.1)
@@ -50,6 +52,7 @@ class Optimizer:
     ):
         if "lr" in kwargs:
             learning_rate = kwargs.pop("lr")
+        self.use_ema, self.ema_momentum, self.ema_overwrite_frequency = ema.settings(type(self).__name__, kwargs)
         self._check_extra_arguments(kwargs)
         if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError("Pass at most one of clipnorm, clipvalue and global_clipnorm.")
@@ -143,6 +146,7 @@ class Optimizer:
                     "create a new optimizer for a different model."
                 )
             return
+        ema.build(self, variables)  # before the rule's slots, as Keras 3 orders them
         self.build_slots(variables)
         self._built_for = variables
 
@@ -196,11 +200,10 @@ class Optimizer:
         self.build(variables)
         grads = self._clip([ops.convert_to_tensor(g) for g in grads])
         lr = self._current_learning_rate()
-        if self.weight_decay:
-            for variable in variables:
-                if self._decays(variable):
-                    variable.assign(variable.value - variable.value * self.weight_decay * lr)
+        self._apply_weight_decay(variables, lr)
         self.update_all(grads, variables, lr)
+        if self.use_ema:
+            ema.update(self, variables)
         for variable in variables:
             if variable.constraint is not None:
                 variable.assign(variable.constraint(variable.value))
@@ -208,6 +211,24 @@ class Optimizer:
         if self._schedule is not None:
             # `learning_rate` then reads as the schedule's value for the next step, as in Keras.
             self._learning_rate.assign(ops.cast(self._schedule(self.iterations.value), "float32"))
+
+    def _apply_weight_decay(self, variables, lr) -> None:
+        """Decoupled weight decay: `w -= w * weight_decay * lr` (Muon overrides it with two rates)."""
+        if self.weight_decay:
+            for variable in variables:
+                if self._decays(variable):
+                    variable.assign(variable.value - variable.value * self.weight_decay * lr)
+
+    def finalize_variable_values(self, var_list) -> None:
+        """At the end of `fit`: with `use_ema`, writes the moving averages into `var_list`.
+
+        Example:
+            >>> opt = Adam(use_ema=True)
+            >>> opt.apply(grads, variables)
+            >>> opt.finalize_variable_values(variables)  # variables now hold their averages
+        """
+        if self.use_ema:
+            ema.overwrite(self, list(var_list))
 
     def update_all(self, grads, variables, lr) -> None:
         """Updates every variable; optimizers with a whole-model engine op override this."""
@@ -240,7 +261,7 @@ class Optimizer:
                 config[key] = getattr(self, key)
         if self.decay:
             config["decay"] = self.decay
-        return config
+        return {**config, **ema.config(self)}
 
     @classmethod
     def from_config(cls, config: dict, custom_objects=None):
@@ -248,6 +269,13 @@ class Optimizer:
         if isinstance(config.get("learning_rate"), dict):
             config["learning_rate"] = schedules.deserialize(config["learning_rate"], custom_objects)
         return cls(**config)
+
+
+def fuzz_factor(epsilon) -> float:
+    """`epsilon` as a float; None (Keras 2's default) means `lamina.config.epsilon()`."""
+    from lamina import config
+
+    return float(config.epsilon() if epsilon is None else epsilon)
 
 
 def _known_optimizers() -> dict:
@@ -265,6 +293,10 @@ def _known_optimizers() -> dict:
         optimizers.Nadam,
         optimizers.Ftrl,
         optimizers.Lion,
+        optimizers.Adafactor,
+        optimizers.Lamb,
+        optimizers.Muon,
+        optimizers.ScheduleFreeAdamW,
     )
     return {cls.__name__.lower(): cls for cls in classes}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lamina import ops
-from lamina.optimizers.optimizer import Optimizer
+from lamina.optimizers.optimizer import Optimizer, fuzz_factor
 
 
 class RMSprop(Optimizer):
@@ -11,6 +11,8 @@ class RMSprop(Optimizer):
 
     With `centered=True` the running mean of g is subtracted from v's square
     root argument; with `momentum` the step goes through a momentum buffer.
+    Models loaded from Keras 2 (and tf.keras's OptimizerV2 without momentum) step with
+    `w -= lr * g / (sqrt(v) + epsilon)`, as those did (`_epsilon_outside_root`).
 
     Example:
         >>> RMSprop(learning_rate=0.001, rho=0.9)
@@ -23,9 +25,11 @@ class RMSprop(Optimizer):
         self.rho, self.momentum, self.epsilon, self.centered = (
             float(rho),
             float(momentum),
-            float(epsilon),
+            fuzz_factor(epsilon),
             bool(centered),
         )
+
+    _epsilon_outside_root = False  # set by the loader for files whose Keras added epsilon after the root
 
     def build_slots(self, variables) -> None:
         self._velocities = [self.add_slot(v, "velocity") for v in variables]
@@ -42,7 +46,11 @@ class RMSprop(Optimizer):
             new_avg = self.rho * average.value + (1.0 - self.rho) * grad
             average.assign(new_avg)
             denominator = denominator - ops.square(new_avg)
-        increment = lr * grad * ops.rsqrt(denominator)
+        if self._epsilon_outside_root:
+            mean_square = new_v - ops.square(new_avg) if self.centered else new_v
+            increment = lr * grad / (ops.sqrt(mean_square) + self.epsilon)
+        else:
+            increment = lr * grad * ops.rsqrt(denominator)
         if self.momentum:
             momentum = self._momenta[index]
             increment = self.momentum * momentum.value + increment

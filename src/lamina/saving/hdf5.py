@@ -8,7 +8,10 @@ like `dense/kernel:0`) and a group `optimizer_weights`. A weights file has the
 same folder that replaces the target only once complete.
 
 Weights are matched to layers by layer name (or order), and within a layer by
-order, so files from Keras 2 (`hidden/kernel:0`) and Keras 3 (`mlp/hidden/kernel`) load alike.
+their names where those match (else by order), so files from Keras 2 (`hidden/kernel:0`) and
+Keras 3 (`mlp/hidden/kernel`) load alike. A layer's weights are stored in Keras 2's order,
+trainable ones first (a nested model is one layer), and old layouts (Theano kernels, Keras 1,
+CuDNN RNNs) are converted on load by `lamina.saving.legacy_weights`.
 
 Example:
     >>> model.save("my_model.h5")
@@ -27,7 +30,7 @@ import zipfile
 
 import numpy as np
 
-from lamina.saving import model_config, training_config
+from lamina.saving import legacy_weights, model_config, optimizer_layouts, serialization, training_config
 
 _ATTR_LIMIT = 64000  # HDF5 object headers hold at most 64 KiB of attributes: longer lists are split
 
@@ -172,7 +175,9 @@ def load_attributes(group, name: str) -> list:
 
 # --------------------------------------------------------------------- weights
 def _weight_names(layer) -> list:
-    return training_config._unique([f"{getattr(v, 'path', v.name)}:0" for v in layer.weights])
+    """The saved names of a layer's weights, in Keras 2's order (trainable, then non-trainable)."""
+    order = legacy_weights.keras2_weight_order(layer)
+    return training_config._unique([f"{getattr(v, 'path', v.name)}:0" for v in order])
 
 
 def save_weights_to_group(group, layers: list) -> None:
@@ -186,7 +191,7 @@ def save_weights_to_group(group, layers: list) -> None:
         layer_group = group.create_group(layer.name)
         names = _weight_names(layer)
         save_attributes(layer_group, "weight_names", names)
-        for name, variable in zip(names, layer.weights):
+        for name, variable in zip(names, legacy_weights.keras2_weight_order(layer)):
             layer_group.create_dataset(name, data=variable.numpy())
 
 
@@ -211,8 +216,20 @@ def _file_layers(group, filename: str) -> list:
     return out
 
 
-def _set_layer(layer, arrays: list, file_layer: str, filename: str, skip_mismatch: bool) -> bool:
-    params = layer.weights
+def _set_layer(
+    layer, arrays: list, file_layer: str, filename: str, skip_mismatch: bool, names=None, origin=None
+) -> bool:
+    """Sets `layer`'s weights from a file's arrays, or reports the first mismatching weight.
+
+    With `origin` ((keras_version, backend) of the writer: a Keras 2 layout file), the arrays are in
+    Keras 2's order (trainable weights first), `names` (the file's weight names) settle that order where
+    they can, and old layouts are converted as Keras 2 did. Without, they follow `layer.weights`.
+    """
+    if names is not None:
+        arrays = legacy_weights.order_by_names(layer, names, arrays)
+    if origin is not None:
+        arrays = legacy_weights.preprocess_weights(layer, arrays, *origin)
+    params = layer.weights if origin is None else legacy_weights.keras2_weight_order(layer)
     problem = None
     if len(arrays) != len(params):
         problem = f"the file's layer {file_layer!r} holds {len(arrays)} weights, layer {layer.name!r} has {len(params)}"
@@ -225,7 +242,8 @@ def _set_layer(layer, arrays: list, file_layer: str, filename: str, skip_mismatc
                 )
                 break
     if problem is None:
-        layer.set_weights(arrays)
+        for variable, array in zip(params, arrays):
+            variable.assign(array)
         return True
     if skip_mismatch:
         warnings.warn(f"{filename}: skipping layer {layer.name!r}: {problem}.", stacklevel=4)
@@ -233,14 +251,33 @@ def _set_layer(layer, arrays: list, file_layer: str, filename: str, skip_mismatc
     raise ValueError(f"Cannot load weights from {filename!r}: {problem}.")
 
 
-def load_weights_from_group(group, model, filename: str, by_name=False, skip_mismatch=False) -> None:
-    """Sets the model's weights from a `model_weights`-style group, by layer order or by layer name."""
+def _same_layer_names(file_layers: list, model) -> bool:
+    """Whether the file's layers with weights and the model's are the same set of names."""
+    stored = [name for name, arrays in file_layers if arrays]
+    layers = [layer.name for layer in model.layers if layer.weights]
+    return len(set(stored)) == len(stored) and set(stored) == set(layers)
+
+
+def load_weights_from_group(
+    group, model, filename: str, by_name=False, skip_mismatch=False, prefer_names=False
+) -> None:
+    """Sets the model's weights from a `model_weights`-style group, by layer order or by layer name.
+
+    With `prefer_names` (what `load_model` uses), layers are matched by name whenever the file and the
+    model name the same layers, and by order otherwise.
+    """
     file_layers = _file_layers(group, filename)
-    if by_name:
+    origin = legacy_weights.file_origin(group)
+
+    def names_of(file_layer: str) -> list:
+        return load_attributes(group[file_layer], "weight_names")
+
+    if by_name or (prefer_names and _same_layer_names(file_layers, model)):
         by_layer = dict(file_layers)
         for layer in model.layers:
             if layer.name in by_layer and (layer.weights or by_layer[layer.name]):
-                _set_layer(layer, by_layer[layer.name], layer.name, filename, skip_mismatch)
+                arrays = by_layer[layer.name]
+                _set_layer(layer, arrays, layer.name, filename, skip_mismatch, names_of(layer.name), origin)
         return
     if skip_mismatch:
         raise ValueError("load_weights(skip_mismatch=True) needs by_name=True, as in Keras.")
@@ -253,7 +290,7 @@ def load_weights_from_group(group, model, filename: str, by_name=False, skip_mis
             f"{[layer.name for layer in layers]}. Use by_name=True to load the layers that share names."
         )
     for layer, (name, arrays) in zip(layers, stored):
-        _set_layer(layer, arrays, name, filename, False)
+        _set_layer(layer, arrays, name, filename, False, names_of(name), origin)
 
 
 # ---------------------------------------------------------------- whole models
@@ -320,14 +357,15 @@ def _json_attr(f, name: str, filename: str):
         raise ValueError(f"{filename!r}: its {name!r} attribute is not valid JSON ({error}).") from error
 
 
-def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002 - Keras's name
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=None):  # noqa: A002 - Keras's name
     """A model from an HDF5 file (lamina, Keras 2 or Keras 3) or a Keras 3 `.keras` zip.
 
     Args:
         filepath: the .h5 file, or a .keras file (read by `lamina.saving.keras_zip`).
         custom_objects: user classes and functions by the names the file uses.
         compile: compile the model as it was saved (and restore the optimizer state).
-        safe_mode: refuse Lambda bytecode; pass False only for files you trust.
+        safe_mode: refuse Lambda bytecode; pass False only for files you trust. None (the default)
+            follows an enclosing `safe_mode_scope`, safe outside one.
 
     Example:
         >>> model = load_model("my_model.h5", custom_objects={"AttentionLayer": AttentionLayer})
@@ -346,24 +384,35 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
                 f"{filename!r} has no model_config: it holds weights only. Build the model in code and call "
                 "model.load_weights() instead."
             )
+        writer = _text(f.attrs["keras_version"]) if "keras_version" in f.attrs else None
         try:
-            model = model_config.model_from_config(config, custom_objects, safe_mode)
+            with serialization.writer_scope(keras_version=writer, config=config):  # what names like hard_sigmoid mean
+                model = model_config.model_from_config(config, custom_objects, safe_mode)
         except (TypeError, ValueError) as error:
             raise type(error)(f"Cannot re-create the model saved in {filename!r}: {error}") from error
         group = f["model_weights"] if "model_weights" in f else f
-        load_weights_from_group(group, model, filename)
+        load_weights_from_group(group, model, filename, prefer_names=True)
         train = _json_attr(f, "training_config", filename)
         if compile and train is not None:
             try:
                 training_config.compile_from_training_config(model, train, custom_objects)
             except (TypeError, ValueError, KeyError) as error:
                 raise ValueError(f"{filename!r}: cannot compile the model from its training_config: {error}") from error
+            saved_by = optimizer_layouts.writer_rules(model.optimizer, f.attrs, train)  # Keras 2's rules differ
             if "optimizer_weights" in f:
                 group = f["optimizer_weights"]
                 names = load_attributes(group, "weight_names")
-                values = [np.asarray(group[name][()]) for name in names if name in group]
-                if len(values) == len(names):
-                    training_config.restore_optimizer_state(model, names, values, filename)
+                missing = [name for name in names if name not in group]
+                if missing:
+                    warnings.warn(
+                        f"{filename}: optimizer_weights lists {len(names)} arrays but lacks {missing[0]!r}"
+                        f"{f' and {len(missing) - 1} more' if len(missing) > 1 else ''}; the model is compiled "
+                        "with a fresh optimizer state.",
+                        stacklevel=2,
+                    )
+                else:
+                    values = [np.asarray(group[name][()]) for name in names]
+                    training_config.restore_optimizer_state(model, names, values, filename, saved_by)
     return model
 
 

@@ -30,7 +30,8 @@ import zlib
 
 import numpy as np
 
-from lamina.saving import hdf5, model_config, object_registration, training_config
+from lamina import activations
+from lamina.saving import hdf5, model_config, object_registration, serialization, training_config
 
 FORMAT_VERSION = "3.15.1"  # the Keras 3 release whose `.keras` layout lamina writes
 _CONFIG, _METADATA, _WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
@@ -41,11 +42,20 @@ _NESTED_MODULES = {
 }
 # Sub-layers Keras 3 keeps in private attributes, so its files name their groups with the underscore.
 _KERAS3_PRIVATE_GROUPS = {("MultiHeadAttention", "gate_dense"): "_gate_dense"}
+_KERAS3_PRIVATE_GROUPS.update(
+    {("GroupedQueryAttention", f"{part}_dense"): f"_{part}_dense" for part in ("query", "key", "gate", "value")}
+)
+_KERAS3_PRIVATE_GROUPS[("GroupedQueryAttention", "output_dense")] = "_output_dense"
 # Keras 3 builds an optimizer's slots kind by kind; kinds in one tuple are interleaved per variable.
 _KERAS3_SLOT_GROUPS = {
     "Adam": (("m", "v"), ("vhat",)),
+    "AdamW": (("m", "v"), ("vhat",)),
     "SGD": (("momentum",),),
     "RMSprop": (("velocity",), ("momentum",), ("average_gradient",)),
+    "Adadelta": (("accumulated_grad", "accumulated_delta_var"),),
+    "Adamax": (("momentum", "norm"),),
+    "Nadam": (("momentum", "velocity"), ("u_product",)),
+    "Ftrl": (("accumulator", "linear"),),
 }
 
 
@@ -69,6 +79,8 @@ def _keras3_layer_config(class_name: str, config: dict) -> dict:
     for key, value in config.items():
         if key == "dtype" and isinstance(value, str) and class_name != "InputLayer":
             value = _keras3_object({"class_name": "DTypePolicy", "config": {"name": value}}, "keras")
+        elif key in ("activation", "recurrent_activation") and isinstance(value, str):
+            value = activations.keras3_config_name(value)  # hard_sigmoid: Keras 3's name means Keras 3's formula
         elif key == "batch_input_shape":
             if class_name != "InputLayer":
                 continue  # Keras 3 layers take no input shape; the InputLayer entry carries it
@@ -105,7 +117,8 @@ def _keras3_entry(layer, entry: dict) -> dict:
         config = _keras3_model_config(layer, config)
     else:
         config = _keras3_layer_config(entry["class_name"], config)
-    out = {"module": module, "class_name": type(layer).__name__, "config": config, "registered_name": registered}
+    class_name = getattr(type(layer), "keras3_export_name", type(layer).__name__)  # GroupQueryAttention
+    out = {"module": module, "class_name": class_name, "config": config, "registered_name": registered}
     for key in ("name", "inbound_nodes"):
         if key in entry:
             out[key] = entry[key]
@@ -341,17 +354,25 @@ def _set_tree(found, tree: list, layer, where: str, filename: str) -> None:
 
 
 def keras3_optimizer_variables(optimizer) -> list:
-    """The optimizer's variables in Keras 3's order: iteration, learning rate, then slots kind by kind.
+    """The optimizer's variables in Keras 3's order: iteration, learning rate, EMA averages, then the slots.
 
     Example:
         >>> [v.path for v in keras3_optimizer_variables(model.optimizer)]  # Adam, one Dense layer
         ['iteration', 'learning_rate', 'Adam/dense_kernel_m', 'Adam/dense_kernel_v', 'Adam/dense_bias_m', ...]
     """
+    # With a schedule, Keras 3 keeps no learning-rate variable. Its EMA averages (`use_ema`) come next,
+    # all of them, before the rule's own slots.
+    ordered = [optimizer.iterations] + ([optimizer._learning_rate] if optimizer._schedule is None else [])
+    averages = list(getattr(optimizer, "_ema_averages", []))
+    ordered += averages
+    slots = [slot for slot in optimizer._slots if not any(slot is average for average in averages)]
+    groups = _KERAS3_SLOT_GROUPS.get(type(optimizer).__name__)
+    if groups is None:  # optimizers written after Keras 3 create their slots in its order already
+        return ordered + slots
     by_kind: dict = {}
-    for slot in optimizer._slots:
+    for slot in slots:
         by_kind.setdefault(slot.name, []).append(slot)
-    ordered = [optimizer.iterations, optimizer._learning_rate]
-    for group in _KERAS3_SLOT_GROUPS.get(type(optimizer).__name__, ()):
+    for group in groups:
         lists = [by_kind.pop(kind, []) for kind in group]
         if any(lists):
             ordered += [slot for per_variable in zip(*lists) for slot in per_variable]
@@ -416,7 +437,10 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
     config = keras3_config(model, include_optimizer)
     weights = _weights_bytes(model, include_optimizer)
     stamp = datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")
-    metadata = {"keras_version": FORMAT_VERSION, "date_saved": stamp}
+    from lamina import __version__
+
+    # `lamina_version` tells lamina's reader the file is its own (Keras 3 ignores the key).
+    metadata = {"keras_version": FORMAT_VERSION, "date_saved": stamp, "lamina_version": __version__}
     with hdf5.atomic_path(path) as temporary:
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(_METADATA, json.dumps(metadata))
@@ -424,8 +448,8 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
             archive.writestr(_WEIGHTS, weights)
 
 
-def _read_archive(filename: str) -> tuple[dict, bytes | None]:
-    """(config.json as a dict, model.weights.h5's bytes or None), or a ValueError naming what is wrong."""
+def _read_archive(filename: str) -> tuple[dict, bytes | None, dict]:
+    """(config.json as a dict, model.weights.h5's bytes or None, metadata.json); else a ValueError."""
     if not os.path.exists(filename):
         raise FileNotFoundError(f"No file or folder found at {filename!r}.")
     if os.path.isdir(filename):
@@ -446,7 +470,7 @@ def _read_archive(filename: str) -> tuple[dict, bytes | None]:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError) as error:
         raise ValueError(f"{filename!r} is a damaged zip archive: {error}") from error
     try:
-        json.loads(metadata)
+        metadata = json.loads(metadata)
     except ValueError as error:
         raise ValueError(f"{filename!r}: its {_METADATA} is not valid JSON ({error}).") from error
     try:
@@ -455,7 +479,7 @@ def _read_archive(filename: str) -> tuple[dict, bytes | None]:
         raise ValueError(f"{filename!r}: its {_CONFIG} is not valid JSON ({error}).") from error
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"{filename!r}: its {_CONFIG} is not a serialized Keras model (no 'class_name').")
-    return config, weights
+    return config, weights, metadata if isinstance(metadata, dict) else {}
 
 
 def _open_weights(weights: bytes, filename: str):
@@ -473,7 +497,7 @@ def load_weights(model, filepath) -> None:
         >>> model.load_weights("my_model.keras")
     """
     filename = os.fspath(filepath)
-    _, weights = _read_archive(filename)
+    _, weights, _ = _read_archive(filename)
     if weights is None:
         raise ValueError(f"{filename!r} has no {_WEIGHTS!r}: the archive is incomplete.")
     with _open_weights(weights, filename) as store:
@@ -500,23 +524,25 @@ def _compile(model, compile_config: dict, custom_objects, filename: str) -> bool
     return optimizer is not None
 
 
-def load_model(filepath, custom_objects: dict | None = None, compile: bool = True, safe_mode: bool = True):  # noqa: A002
+def load_model(filepath, custom_objects: dict | None = None, compile: bool = True, safe_mode: bool | None = None):  # noqa: A002
     """A model from a Keras 3 `.keras` zip written by Keras 3 or lamina.
 
     Args:
         filepath: the `.keras` file.
         custom_objects: user classes and functions by the names the file uses.
         compile: compile as the file's `compile_config` says (and restore the optimizer state it holds).
-        safe_mode: refuse Lambda bytecode; pass False only for files you trust.
+        safe_mode: refuse Lambda bytecode; pass False only for files you trust. None (the default)
+            follows an enclosing `safe_mode_scope`, safe outside one.
 
     Example:
         >>> model = load_model("my_model.keras", custom_objects={"AttentionLayer": AttentionLayer})
     """
     filename = os.fspath(filepath)
-    config, weights = _read_archive(filename)
+    config, weights, metadata = _read_archive(filename)
     compile_config = config.get("compile_config")
     try:
-        model = model_config.model_from_config(config, custom_objects, safe_mode)
+        with serialization.lamina_file_scope("lamina_version" in metadata):
+            model = model_config.model_from_config(config, custom_objects, safe_mode)
     except (TypeError, ValueError) as error:
         raise type(error)(f"Cannot re-create the model saved in {filename!r}: {error}") from error
     if weights is None:

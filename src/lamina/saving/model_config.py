@@ -13,11 +13,19 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import numpy as np
 
-from lamina.saving.serialization import deserialize_layer, safe_mode_scope, serialize_layer
+from lamina.saving.serialization import (
+    deserialize_layer,
+    reading_keras3,
+    reading_lamina_file,
+    safe_mode_scope,
+    serialize_layer,
+    writer_scope,
+)
 
 KERAS_VERSION = "2.15.0"  # the Keras API version lamina's files follow
 
@@ -149,6 +157,12 @@ def _call_node(layer, node, graph: _Graph):
     if isinstance(node, dict):
         args = graph.resolve(list(node.get("args", [])))
         kwargs = graph.resolve(dict(node.get("kwargs", {})))
+        # Keras 3 records the `training` value it resolved while building (a signature default:
+        # False for Dropout, True for augmentation layers) and lets the model's own `training`
+        # override it when run; dropping it here gives that behaviour. lamina's own files record
+        # only a `training` the user passed, which stays (Keras 2's `base(x, training=False)`).
+        if reading_keras3() and not reading_lamina_file():
+            kwargs.pop("training", None)
     else:
         first = [e[2] if e[0] == _CONSTANT else graph.tensor(e[0], int(e[1]), int(e[2])) for e in node]
         args = [first[0] if len(first) == 1 else first]
@@ -237,8 +251,13 @@ def to_json(model, **kwargs) -> str:
     return json.dumps(model_to_dict(model), default=_plain, **kwargs)
 
 
-def model_from_config(config: dict, custom_objects=None, safe_mode: bool = True):
+def model_from_config(config: dict, custom_objects=None, safe_mode: bool | None = None):
     """A model from `{"class_name", "config"}`.
+
+    `safe_mode` (here and in `model_from_json`, `model_from_yaml`, `load_model`): True refuses
+    Lambda layers' stored code, False loads it; None, the default, follows an enclosing
+    `safe_mode_scope` and is safe outside one. An explicit argument wins over the scope
+    (Keras 3, which cannot tell an explicit True from its default, lets the scope win).
 
     Example:
         >>> model_from_config({"class_name": "Sequential", "config": {"name": "s", "layers": []}})
@@ -248,11 +267,12 @@ def model_from_config(config: dict, custom_objects=None, safe_mode: bool = True)
             f"model_from_config expects {{'class_name': ..., 'config': ...}}, got {type(config).__name__} "
             f"{str(config)[:200]}. (To build a layer from its own config dict, use Layer.from_config.)"
         )
-    with safe_mode_scope(safe_mode):
+    mode = contextlib.nullcontext() if safe_mode is None else safe_mode_scope(safe_mode)
+    with mode, writer_scope(config=config):
         return deserialize_layer(config, custom_objects)
 
 
-def model_from_json(json_string: str, custom_objects=None, safe_mode: bool = True):
+def model_from_json(json_string: str, custom_objects=None, safe_mode: bool | None = None):
     """A model (new weights) from `model.to_json()`'s output, or a Keras 2/3 JSON file's text.
 
     Example:
@@ -272,7 +292,7 @@ def to_yaml(model, **kwargs) -> str:
     return yaml.safe_dump(model_to_dict(model), **kwargs)
 
 
-def model_from_yaml(yaml_string: str, custom_objects=None, safe_mode: bool = True):
+def model_from_yaml(yaml_string: str, custom_objects=None, safe_mode: bool | None = None):
     """A model from `model.to_yaml()`'s output, read with `yaml.safe_load` only (DESIGN rule 9).
 
     Example:

@@ -17,7 +17,7 @@ import contextlib
 import inspect
 import threading
 
-from lamina.saving import object_registration
+from lamina.saving import legacy_configs, object_registration
 
 _state = threading.local()
 # Keys Keras writes that change nothing here at their usual value; dropped when not accepted.
@@ -45,6 +45,74 @@ def safe_mode_scope(safe_mode: bool = True):
         yield
     finally:
         _state.safe_mode = previous
+
+
+# ------------------------------------------------------------ which Keras wrote it
+def reading_keras3() -> bool | None:
+    """Whether the config being read was written by Keras 3 (True), Keras 1/2 (False), or is unknown (None).
+
+    Example:
+        >>> with writer_scope(keras_version="3.1.0"):
+        ...     reading_keras3()
+        True
+    """
+    return getattr(_state, "keras3", None)
+
+
+@contextlib.contextmanager
+def writer_scope(keras_version=None, config=None):
+    """Reads the configs inside the block as the Keras that wrote them meant them.
+
+    The writer's `keras_version` ("2.15.0", "3.1.0"; a model file's root attribute, or the
+    `keras_version` key at the root of a Keras 1/2 JSON config) decides. Without one, a config
+    whose root has Keras 3's `module` key is Keras 3's (Keras 3 writes no `keras_version` into
+    its JSON; tf-keras 2.13+ writes `module` keys too, but always with a `keras_version`).
+    An enclosing scope wins, so a file's version covers every nested config.
+
+    Names whose meaning changed between Keras 2 and 3 (`hard_sigmoid`) are read as their writer meant them.
+
+    Example:
+        >>> with writer_scope(keras_version="2.4.0"):
+        ...     model = deserialize_layer(config)  # "hard_sigmoid" is Keras 2's clip(0.2 x + 0.5, 0, 1)
+    """
+    previous = reading_keras3()
+    if previous is None:
+        if keras_version is None and isinstance(config, dict):
+            keras_version = config.get("keras_version")
+        major = str(keras_version or "").split(".")[0]
+        if major.isdigit():
+            _state.keras3 = int(major) >= 3
+        else:
+            _state.keras3 = isinstance(config, dict) and "module" in config
+    try:
+        yield
+    finally:
+        _state.keras3 = previous
+
+
+def reading_lamina_file() -> bool:
+    """Whether the config being read is from a `.keras` file lamina wrote (see `lamina_file_scope`)."""
+    return bool(getattr(_state, "lamina_file", False))
+
+
+@contextlib.contextmanager
+def lamina_file_scope(is_lamina: bool):
+    """Marks the configs read inside the block as lamina's own (`metadata.json` names a `lamina_version`).
+
+    Keras 3 records in each call node the `training` value it resolved while building, and lets the
+    model's own `training` override it; lamina records only a `training` the user passed, which wins,
+    as in Keras 2 (`base(x, training=False)`). The node reader needs to know which it reads.
+
+    Example:
+        >>> with lamina_file_scope(True):
+        ...     model = model_from_config(config)
+    """
+    previous = reading_lamina_file()
+    _state.lamina_file = bool(is_lamina)
+    try:
+        yield
+    finally:
+        _state.lamina_file = previous
 
 
 # --------------------------------------------------------------------- serialize
@@ -149,6 +217,9 @@ def deserialize_keras_object(config, kind: str, module_objects: dict, custom_obj
     if cls is None:
         raise ValueError(_unknown(kind, config["class_name"], module_objects))
     inner = config.get("config") or {}
+    if kind == "initializer" and "dtype" in inner:
+        # tf.keras 2.1.6–2.2 wrote the variable's dtype into initializer configs; the layer decides it here.
+        inner = {key: value for key, value in inner.items() if key != "dtype"}
     if not isinstance(cls, type):
         return cls  # a function registered under that name
     if hasattr(cls, "from_config"):
@@ -181,6 +252,10 @@ def _activation(value, custom_objects):
     if isinstance(value, dict):  # Keras 3 writes custom functions as {"class_name": "function", "config": name}
         name = value.get("config") if isinstance(value.get("config"), str) else value.get("class_name")
         value = value.get("registered_name") if value.get("registered_name") not in (None, "function") else name
+    if isinstance(value, str):
+        value = activations.name_from_config(value, keras3=bool(reading_keras3()))
+        if value in ("hard_sigmoid", "keras3_hard_sigmoid"):
+            return activations._BY_NAME[value]  # the function, so that reading the config again cannot re-map it
     if isinstance(value, str) and value not in activations._BY_NAME:
         found = object_registration.get_registered_object(value, custom_objects)
         if found is None:
@@ -205,6 +280,8 @@ def clean_layer_config(cls, config: dict, custom_objects=None) -> dict:
     """
     if not isinstance(config, dict):
         raise TypeError(f"The config of a {cls.__name__} layer must be a dict, got {type(config).__name__}.")
+    if getattr(cls, "__module__", "").startswith("lamina."):  # a user's layer keeps its own argument names
+        config = legacy_configs.upgrade_layer_config(cls.__name__, config)
     out = {}
     for key, value in config.items():
         if key == "dtype":
@@ -225,7 +302,8 @@ def deserialize_layer(config: dict, custom_objects: dict | None = None, safe_mod
     Args:
         config: the serialized layer.
         custom_objects: user classes and functions by the names used in the config.
-        safe_mode: False allows Lambda layers' stored code to be loaded; None keeps the current mode.
+        safe_mode: False allows Lambda layers' stored code to be loaded, True refuses it; None (the
+            default) keeps the mode of an enclosing `safe_mode_scope` (safe outside any).
 
     Example:
         >>> deserialize_layer({"class_name": "Dropout", "config": {"rate": 0.5}}).rate
@@ -233,10 +311,11 @@ def deserialize_layer(config: dict, custom_objects: dict | None = None, safe_mod
     """
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"A serialized layer must be a dict with 'class_name' and 'config', got {config!r:.200}.")
+    config = legacy_configs.upgrade_layer_class(config, custom_objects)
     cls = _layer_class(config, custom_objects)
     inner = config.get("config", {})
     mode = contextlib.nullcontext() if safe_mode is None else safe_mode_scope(safe_mode)
-    with object_registration.CustomObjectScope(custom_objects or {}), mode:
+    with object_registration.CustomObjectScope(custom_objects or {}), mode, writer_scope(config=config):
         if _is_model_class(cls):
             return cls.from_config(inner, custom_objects=custom_objects)
         return cls.from_config(clean_layer_config(cls, inner, custom_objects))

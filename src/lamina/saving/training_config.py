@@ -50,7 +50,19 @@ def _lookup(name, custom_objects):
     return object_registration.get_registered_object(name, custom_objects)
 
 
+def _not_known(kind: str, name) -> ValueError:
+    return ValueError(
+        f"Unknown {kind} {name!r} in the saved training config. If it is a custom {kind}, pass "
+        f"custom_objects={{{name!r}: ...}} to load_model, or load with compile=False and compile the model yourself."
+    )
+
+
 def _loss(entry, custom_objects):
+    """A training config's loss entry as compile() takes it: names checked, tf-keras/Keras 3 loss objects rebuilt.
+
+    tf-keras writes a built-in loss object as `{"class_name": "Huber", "config": {"reduction": "auto",
+    "name": ..., "delta": ..., "fn": "huber"}}`; `fn` only repeats which function the class wraps.
+    """
     from lamina import losses
 
     if isinstance(entry, list):
@@ -58,45 +70,88 @@ def _loss(entry, custom_objects):
     if isinstance(entry, dict) and "class_name" not in entry:
         return {key: _loss(value, custom_objects) for key, value in entry.items()}
     if isinstance(entry, str):
-        return _lookup(entry, custom_objects) or entry
-    if isinstance(entry, dict):
-        if entry["class_name"] == "function" and isinstance(entry.get("config"), str):
-            return _loss(entry["config"], custom_objects)
-        name = entry.get("registered_name") or entry["class_name"]
-        cls = _lookup(name, custom_objects) or losses.losses._CLASSES.get(entry["class_name"])
-        if cls is None:
-            return losses.get(entry)  # its error names the loss
-        inner = entry.get("config") or {}
-        return cls.from_config(_drop_unused(cls, inner)) if isinstance(cls, type) else cls
-    return entry
+        found = _lookup(entry, custom_objects)
+        if found is None and entry not in losses.losses._FUNCTIONS and entry not in losses.losses._CLASSES:
+            raise _not_known("loss", entry)
+        return found or entry
+    if not isinstance(entry, dict):
+        return entry
+    if entry["class_name"] == "function" and isinstance(entry.get("config"), str):
+        return _loss(entry["config"], custom_objects)
+    name = entry.get("registered_name") or entry["class_name"]
+    custom = _lookup(name, custom_objects)
+    inner = dict(entry.get("config") or {})
+    if custom is not None:
+        return custom.from_config(_drop_unused(custom, inner)) if isinstance(custom, type) else custom
+    cls = losses.losses._CLASSES.get(entry["class_name"])
+    if cls is None:
+        raise _not_known("loss", entry["class_name"])
+    inner.pop("fn", None)
+    return cls.from_config(_drop_unused(cls, inner))
 
 
 _ACCURACY_NAMES = ("accuracy", "acc")
 
 
+def _metric_name(entry: str, custom_objects):
+    """A metric name as compile() takes it, or the error Keras 2 gave at load for a name it did not know."""
+    from lamina import metrics
+
+    found = _lookup(entry, custom_objects)
+    if found is not None or entry in _ACCURACY_NAMES:  # resolved against the loss by compile()
+        return found or entry
+    try:
+        metrics.get(entry)
+    except ValueError:
+        raise _not_known("metric", entry) from None
+    return entry
+
+
+def _wrapped_metric(config: dict, custom_objects):
+    """Keras 2's `MeanMetricWrapper` (a function averaged over batches) as a lamina metric of the same name."""
+    from lamina import metrics
+
+    name = config.get("name")
+    fn = config.get("fn")
+    fn = fn.get("config") if isinstance(fn, dict) else fn
+    if name in _ACCURACY_NAMES:
+        return name
+    function = _lookup(fn, custom_objects) if isinstance(fn, str) else None
+    if function is None and isinstance(fn, str) and fn not in metrics.metrics._BY_NAME:
+        raise _not_known("metric", fn)
+    try:
+        return metrics.get(function or fn or name, name=name)
+    except ValueError:
+        raise _not_known("metric", fn or name) from None
+
+
 def _metric(entry, custom_objects):
+    """A training config's metrics as compile() takes them: names checked, metric objects rebuilt from their config."""
+    from lamina import metrics
+
     if entry is None:
         return None
     if isinstance(entry, list):
         return [_metric(e, custom_objects) for e in entry]
     if isinstance(entry, str):
-        return _lookup(entry, custom_objects) or entry
-    if isinstance(entry, dict) and "class_name" not in entry:
+        return _metric_name(entry, custom_objects)
+    if not isinstance(entry, dict):
+        return entry
+    if "class_name" not in entry:
         return {key: _metric(value, custom_objects) for key, value in entry.items()}
-    if isinstance(entry, dict):
-        config = entry.get("config") or {}
-        name = config.get("name") if isinstance(config, dict) else None
-        if entry["class_name"] == "MeanMetricWrapper":
-            if name in _ACCURACY_NAMES:
-                return "accuracy"
-            fn = config.get("fn")
-            fn = fn.get("config") if isinstance(fn, dict) else fn
-            return _lookup(fn, custom_objects) or fn or name
-        custom = _lookup(entry.get("registered_name") or entry["class_name"], custom_objects)
-        if custom is not None:
-            return custom.from_config(_drop_unused(custom, config)) if isinstance(custom, type) else custom
-        return name if name not in (None, "") else entry["class_name"]
-    return entry
+    config = entry.get("config")
+    if entry["class_name"] == "function" and isinstance(config, str):  # Keras 3's form of a function
+        return _metric_name(config, custom_objects)
+    config = dict(config or {})
+    if entry["class_name"] == "MeanMetricWrapper":
+        return _wrapped_metric(config, custom_objects)
+    custom = _lookup(entry.get("registered_name") or entry["class_name"], custom_objects)
+    if custom is not None:
+        return custom.from_config(_drop_unused(custom, config)) if isinstance(custom, type) else custom
+    cls = metrics.metrics._CLASSES.get(entry["class_name"])
+    if cls is None or cls is metrics.MeanMetricWrapper:
+        raise _not_known("metric", entry["class_name"])
+    return cls.from_config(_drop_unused(cls, config))
 
 
 def _single_output_metrics(metrics):
@@ -128,7 +183,18 @@ def optimizer_from_config(config: dict, custom_objects=None):
 
 
 def compile_from_training_config(model, config: dict, custom_objects=None) -> None:
-    """Compiles `model` as the saved `training_config` says."""
+    """Compiles `model` as the saved `training_config` says.
+
+    Loss and metric objects (tf-keras's `{"class_name": "Huber", "config": {..., "fn": "huber"}}`,
+    `RootMeanSquaredError(name="rmse")`, Keras 3's forms) are rebuilt from their class and config, so
+    they keep their arguments and display names. A loss or metric lamina does not know, and that
+    `custom_objects` does not give, raises a ValueError naming it and the `custom_objects` fix, as
+    Keras 2's `load_model(compile=True)` did; `load_model(..., compile=False)` loads the model uncompiled.
+
+    Example:
+        >>> compile_from_training_config(model, {"optimizer_config": {"class_name": "Adam", "config": {}},
+        ...                                      "loss": "mse", "metrics": ["mae"]})
+    """
     optimizer = optimizer_from_config(config["optimizer_config"], custom_objects)
     metrics = _single_output_metrics(_metric(config.get("metrics"), custom_objects))
     weighted = _single_output_metrics(_metric(config.get("weighted_metrics"), custom_objects))
@@ -215,24 +281,32 @@ def _match_foreign(optimizer, names: list) -> dict | None:
     return matches
 
 
-def restore_optimizer_state(model, names: list, values: list, filename: str) -> bool:
-    """Sets the optimizer's variables from a file's `optimizer_weights`; warns and returns False if they do not fit."""
+def restore_optimizer_state(model, names: list, values: list, filename: str, writer: str | None = None) -> bool:
+    """Sets the optimizer's variables from a file's `optimizer_weights`; warns and returns False if they do not fit.
+
+    `writer` (from `optimizer_layouts.file_writer`) picks the layout of the Keras that wrote the file.
+    """
+    from lamina.saving import optimizer_layouts
+
     optimizer = model.optimizer
     build_optimizer(model)
     variables = optimizer.variables
     if list(names) == optimizer_weight_names(optimizer):
         pairs = list(zip(variables, values))
     else:
-        matches = _match_foreign(optimizer, list(names))
-        if matches is None:
+        pairs, problem = optimizer_layouts.match_state(optimizer, list(names), list(values), writer)
+        by_name = writer in (None, optimizer_layouts.LAMINA, optimizer_layouts.KERAS3, optimizer_layouts.UNKNOWN)
+        matches = _match_foreign(optimizer, list(names)) if pairs is None and by_name else None
+        if pairs is None and matches is None:
             warnings.warn(
                 f"{filename}: its optimizer state ({len(names)} arrays) does not fit this model's {optimizer.name} "
-                "optimizer; the model is compiled with a fresh optimizer state.",
+                f"optimizer ({problem}); the model is compiled with a fresh optimizer state.",
                 stacklevel=3,
             )
             return False
-        by_id = {id(v): v for v in variables}
-        pairs = [(by_id[key], values[index]) for key, index in matches.items()]
+        if pairs is None:
+            by_id = {id(v): v for v in variables}
+            pairs = [(by_id[key], values[index]) for key, index in matches.items()]
     for variable, value in pairs:
         if tuple(np.shape(value)) != tuple(variable.shape):
             warnings.warn(

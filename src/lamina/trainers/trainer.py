@@ -333,6 +333,8 @@ class Trainer(GeneratorMethods):
                 callback_list.call("on_epoch_end", epoch, logs)
                 if self.stop_training:
                     break
+            if self.optimizer._built_for is not None:  # use_ema: the averages become the weights, as in Keras 3
+                self.optimizer.finalize_variable_values(self.optimizer._built_for)
             callback_list.call("on_train_end", logs)
         finally:
             for stream in streams:

@@ -11,6 +11,7 @@ from lamina.saving.object_registration import get_registered_name as get_registe
 from lamina.saving.object_registration import get_registered_object as get_registered_object
 from lamina.saving.object_registration import register_keras_serializable as register_keras_serializable
 from lamina.utils.io_utils import HDF5Matrix as HDF5Matrix
+from lamina.utils.layer_utils import convert_all_kernels_in_model as convert_all_kernels_in_model
 from lamina.utils.numerical_utils import normalize as normalize
 from lamina.utils.numerical_utils import to_categorical as to_categorical
 from lamina.utils.progbar import Progbar as Progbar

@@ -48,3 +48,8 @@ def current():
     """The innermost scoped device handle, or None outside any scope."""
     stack = getattr(_local, "stack", None)
     return stack[-1] if stack else None
+
+
+def handles() -> tuple:
+    """Every scoped device handle of this thread, outermost first."""
+    return tuple(getattr(_local, "stack", None) or ())

@@ -23,6 +23,7 @@ __all__ = [
     "device_put_batch",
     "device_scope",
     "dtype_of",
+    "host_map",
     "is_tensor",
     "list_devices",
     "resolve_device",
@@ -165,6 +166,12 @@ def device_put_batch(tree):
     return jax.device_put(tree)
 
 
+# Unknown (None) dimensions are tried at two sizes; an output dimension that differs between the two runs is
+# unknown too. The sizes are multiples of 32, so a U-Net's pooled and upsampled branches still line up, big enough
+# for the deepest stock networks (InceptionV3 needs 75), and far apart, so five halvings still tell them apart.
+PROBE_SIZES = (96, 160)
+
+
 def _spec_for(tensor: KerasTensor, unknown: int):
     dims = tuple(unknown if d is None else d for d in tensor.shape)
     return jax.ShapeDtypeStruct(dims, tensor.dtype)
@@ -198,11 +205,28 @@ def compute_output_spec(fn, *args, **kwargs):
 
         return jax.eval_shape(wrapped, *[specs[i] for i in tensor_idx])
 
-    first = run(83)
-    second = run(89) if has_unknown else first
+    first = run(PROBE_SIZES[0])
+    second = run(PROBE_SIZES[1]) if has_unknown else first
 
     def merge(a, b):
         dims = tuple(None if x != y else x for x, y in zip(a.shape, b.shape))
         return KerasTensor(dims, dtype=standardize_dtype(a.dtype))
 
     return jax.tree_util.tree_map(merge, first, second)
+
+
+def host_map(fn, x, dtype):
+    """`fn(numpy_array)` run on the host, inside `jit` too; its result has `x`'s shape and `dtype`.
+
+    For work that has no array form (hashing strings of digits, vocabulary look-ups).
+
+    Example:
+        >>> host_map(lambda a: a % 7, jnp.arange(10), "int32")
+    """
+    dtype = standardize_dtype(dtype)
+    x = convert_to_tensor(x)
+
+    def on_host(array):
+        return np.asarray(fn(np.asarray(array)), dtype=dtype).reshape(array.shape)
+
+    return jax.pure_callback(on_host, jax.ShapeDtypeStruct(x.shape, dtype), x)

@@ -22,6 +22,7 @@ __all__ = [
     "device_put_batch",
     "device_scope",
     "dtype_of",
+    "host_map",
     "is_tensor",
     "list_devices",
     "resolve_device",
@@ -119,7 +120,12 @@ class Variable(_CommonVariable):
     """
 
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+        if current_device().type == "meta":
+            # A sub-layer built during shape inference (on the meta device) still needs real initial values.
+            with device_scope(_device_below_meta()):
+                super().__init__(*args, **kwargs)
+        else:
+            super().__init__(*args, **kwargs)
         # Own storage: assignments write in place, so they must never reach the caller's
         # array (torch.as_tensor shares a CPU NumPy array's memory) or tensor.
         self._value = self._value.detach().clone()
@@ -203,6 +209,8 @@ def convert_to_tensor(x, dtype=None):
         target = _default_target(x, array.dtype)
     if array.dtype == np.uint32 or array.dtype == np.uint64:
         array = array.astype(np.int64)
+    if any(stride < 0 for stride in array.strides):  # torch takes no reversed views (`x[::-1]`)
+        array = array.copy()
     return torch.as_tensor(array, dtype=target, device=current_device())
 
 
@@ -290,14 +298,37 @@ def _flatten_specs(structure, out):
     return structure
 
 
-def _fill(structure, unknown: int):
+# Unknown (None) dimensions are tried at two sizes; an output dimension that differs between the two runs is
+# unknown too. The sizes are multiples of 32, so a U-Net's pooled and upsampled branches still line up, big enough
+# for the deepest stock networks (InceptionV3 needs 75), and far apart, so five halvings still tell them apart.
+PROBE_SIZES = (96, 160)
+# The real-tensor fallback puts a small batch on an unknown leading axis: a batch of 96 would cost real compute.
+_FALLBACK_BATCH_SIZES = (2, 3)
+_META = torch.device("meta")
+
+
+class _MetaScope(StatelessScope):
+    """A stateless scope in which every variable reads as a meta tensor of its shape and dtype."""
+
+    def get_current_value(self, variable):
+        found = super().get_current_value(variable)
+        if found is None:
+            found = torch.empty_like(variable._value, device=_META)
+        return found
+
+
+def _fill(structure, sizes: tuple, device):
+    """`structure` with each KerasTensor replaced by a tensor, unknown dims set from `sizes` (leading, other)."""
     if isinstance(structure, (list, tuple)):
-        return type(structure)(_fill(v, unknown) for v in structure)
+        return type(structure)(_fill(v, sizes, device) for v in structure)
     if isinstance(structure, dict):
-        return {k: _fill(v, unknown) for k, v in structure.items()}
+        return {k: _fill(v, sizes, device) for k, v in structure.items()}
     if isinstance(structure, KerasTensor):
-        dims = tuple(unknown if d is None else d for d in structure.shape)
-        return torch.zeros(dims, dtype=torch_dtype(structure.dtype), device=current_device())
+        dims = tuple(d if d is not None else sizes[0] if i == 0 else sizes[1] for i, d in enumerate(structure.shape))
+        dtype = torch_dtype(structure.dtype)
+        if device == _META:
+            return torch.empty(dims, dtype=dtype, device=_META)
+        return torch.zeros(dims, dtype=dtype, device=device)
     return structure
 
 
@@ -312,22 +343,72 @@ def _to_specs(first, second):
     return first
 
 
+def _device_below_meta() -> torch.device:
+    """The innermost scoped device that is not the meta device, else the default device."""
+    for handle in reversed(device_stack.handles()):
+        if handle.type != "meta":
+            return handle
+    return _DEFAULT_DEVICE
+
+
+def _probe(fn, args, kwargs, has_unknown: bool, on_meta: bool):
+    """Runs `fn` once or twice (with each probe size) and returns the merged KerasTensors."""
+    if on_meta:
+        device, first_sizes, second_sizes, scope = _META, PROBE_SIZES[:1] * 2, PROBE_SIZES[1:] * 2, _MetaScope
+    else:
+        device, scope = current_device(), StatelessScope
+        first_sizes = (_FALLBACK_BATCH_SIZES[0], PROBE_SIZES[0])
+        second_sizes = (_FALLBACK_BATCH_SIZES[1], PROBE_SIZES[1])
+
+    def run(sizes):
+        call_args, call_kwargs = _fill((args, kwargs), sizes, device)
+        with torch.no_grad(), scope(), device_scope(device) if on_meta else contextlib.nullcontext():
+            return fn(*call_args, **call_kwargs)
+
+    first = run(first_sizes)
+    second = run(second_sizes) if has_unknown else first
+    return _to_specs(first, second)
+
+
 def compute_output_spec(fn, *args, **kwargs):
-    """Runs `fn` on small zero tensors standing in for KerasTensors and returns KerasTensors.
+    """Runs `fn` on tensors standing in for KerasTensors and returns KerasTensors (DESIGN rule 7).
 
     Unknown (None) dimensions are tried at two sizes; an output dimension that
-    changes with them is unknown too. The run happens without autograd and in a
-    stateless scope, so no variable changes.
+    changes with them is unknown too. When only the leading (batch) axis is
+    unknown, `fn` runs on small real zero tensors (batch 2, then 3). When another
+    axis is unknown it must be tried at sizes big enough for any stack of kernels
+    and strides (`PROBE_SIZES`), so `fn` runs on torch's meta device, which
+    computes shapes only (variables read as meta tensors of their shape); code that
+    needs real data there (a value read back to Python, a tensor made on another
+    device) runs again on real zeros, with a small batch. Either way the run is
+    without autograd and in a stateless scope, so no variable changes.
+
+    Example:
+        >>> compute_output_spec(lambda x: x[..., ::2], KerasTensor((None, None, 10))).shape
+        (None, None, 5)
     """
     specs: list = []
     _flatten_specs((args, kwargs), specs)
     has_unknown = any(None in spec.shape for spec in specs)
+    if any(None in spec.shape[1:] for spec in specs):
+        try:
+            return _probe(fn, args, kwargs, has_unknown, on_meta=True)
+        except Exception:  # noqa: BLE001 - whatever meta tensors cannot do, the real run below does (or reports)
+            pass
+    return _probe(fn, args, kwargs, has_unknown, on_meta=False)
 
-    def run(unknown: int):
-        call_args, call_kwargs = _fill((args, kwargs), unknown)
-        with torch.no_grad(), StatelessScope():
-            return fn(*call_args, **call_kwargs)
 
-    first = run(2)
-    second = run(3) if has_unknown else first
-    return _to_specs(first, second)
+def host_map(fn, x, dtype):
+    """`fn(numpy_array)` run on the host; its result has `x`'s shape and `dtype`, on `x`'s device.
+
+    For work that has no array form (hashing the digits of numbers, vocabulary look-ups).
+
+    Example:
+        >>> host_map(lambda a: a % 7, torch.arange(10), "int32")
+    """
+    x = convert_to_tensor(x)
+    if x.device.type == "meta":  # shape inference: no data to run `fn` on
+        return torch.empty(x.shape, dtype=torch_dtype(dtype), device=x.device)
+    array = x.detach().cpu().numpy()
+    result = np.asarray(fn(array), dtype=standardize_dtype(dtype)).reshape(array.shape)
+    return torch.as_tensor(result, device=x.device)

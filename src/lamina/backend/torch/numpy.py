@@ -16,7 +16,7 @@ __all__ = [
     "greater", "greater_equal", "isfinite", "isnan", "less", "less_equal", "log", "log1p",
     "logical_and", "logical_not", "logical_or", "matmul", "max", "maximum", "mean", "min", "minimum",
     "moveaxis", "multiply", "negative", "not_equal", "ones", "ones_like", "pad", "power", "prod",
-    "repeat", "reshape", "round", "rsqrt", "sign", "sin", "sqrt", "square", "squeeze", "stack", "std",
+    "repeat", "reshape", "round", "rsqrt", "sign", "sin", "sort", "sqrt", "square", "squeeze", "stack", "std",
     "subtract", "sum", "take", "take_along_axis", "tanh", "tensordot", "tile", "transpose", "var",
     "where", "zeros", "zeros_like",
 ]  # fmt: skip
@@ -423,6 +423,11 @@ def sign(x):
 
 def sin(x):
     return torch.sin(_t(x))
+
+
+def sort(x, axis=-1):
+    """`x` sorted in ascending order along `axis`."""
+    return torch.sort(_t(x), dim=axis).values
 
 
 def sqrt(x):

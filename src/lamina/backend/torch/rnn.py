@@ -63,6 +63,10 @@ def rnn(
     if go_backwards:
         steps.reverse()
         masks = None if masks is None else masks[::-1]
+    time_steps = len(steps)
+    if inputs.device.type == "meta" and time_steps > 1:
+        # Shape inference: every step has the first one's shapes, so one step tells them all.
+        steps, masks = steps[:1], None if masks is None else masks[:1]
     states, previous, emitted, last = initial_states, initial_output, [], None
     for t, x_t in enumerate(steps):
         output, new_states = step_function(x_t, states)
@@ -78,6 +82,8 @@ def rnn(
         if return_all_outputs:
             emitted.append(last)
     outputs = torch.stack(emitted, dim=1) if return_all_outputs else None
+    if outputs is not None and outputs.shape[1] != time_steps:
+        outputs = outputs.expand(outputs.shape[0], time_steps, *outputs.shape[2:])
     return last, outputs, states
 
 
@@ -99,6 +105,10 @@ def _right_padded_lengths(mask, go_backwards):
 
 def _run(kernel_fn, inputs, hidden, params, has_biases, mask, go_backwards, return_sequences, zero_output_for_mask):
     """One layer of a torch kernel, batch first; `hidden` is a list of (batch, units) states."""
+    if inputs.device.type == "meta":
+        # Shape inference: torch's meta forms of these kernels step through time in Python, slowly.
+        output = torch.empty((*inputs.shape[:2], hidden[0].shape[-1]), dtype=inputs.dtype, device=inputs.device)
+        return output[:, -1], (output if return_sequences else None), [torch.empty_like(h) for h in hidden]
     lengths = _right_padded_lengths(mask, go_backwards)
     x = torch.flip(inputs, (1,)) if go_backwards else inputs
     hx = [h.unsqueeze(0) for h in hidden]

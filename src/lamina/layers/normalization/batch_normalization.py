@@ -10,7 +10,8 @@ from lamina.saving.serialization import serialize_object
 # Keras 2 options that only pick an implementation (no effect on the numbers) and are accepted with any value.
 _IGNORED = ("fused",)
 # Keras 2/3 options lamina does not implement: accepted only at the value that turns them off.
-_UNSUPPORTED_UNLESS_OFF = {"renorm": False, "virtual_batch_size": None, "adjustment": None}
+_UNSUPPORTED_UNLESS_OFF = {"virtual_batch_size": None, "adjustment": None}
+_RENORM_CLIPPING_KEYS = ("rmax", "rmin", "dmax")
 _MASK_EPSILON = 1e-7  # keeps an all-masked batch from dividing by zero (Keras's backend epsilon)
 
 
@@ -42,9 +43,19 @@ class BatchNormalization(Layer):
         beta_initializer, gamma_initializer, moving_mean_initializer, moving_variance_initializer,
         beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: for the weights.
         synchronized: Keras 3's cross-replica flag; with one replica it changes nothing.
+        renorm: tf.keras 2's batch renormalization (Ioffe 2017). In training the batch-normalized
+            values are corrected to `x_hat * r + d`, with `r = batch_stddev / renorm_stddev` and
+            `d = (batch_mean - renorm_mean) / renorm_stddev` (no gradient through `r`, `d`), where
+            `renorm_mean`/`renorm_stddev` are moving averages kept with `renorm_momentum`. The layer
+            then also keeps `moving_stddev` (of `sqrt(var + epsilon)`), from which `moving_variance`
+            follows. Weights, in tf.keras's order and names: gamma, beta, moving_mean, moving_variance,
+            moving_stddev, renorm_mean, renorm_stddev.
+        renorm_clipping: a dict with optional keys "rmin", "rmax", "dmax": `r` is clipped to
+            [rmin, rmax] and `d` to [-dmax, dmax] (a missing key: no clipping on that side).
+        renorm_momentum: how slowly `renorm_mean`/`renorm_stddev` follow the batches.
 
-    Batch renormalization (`renorm=True`), `virtual_batch_size` and `adjustment` are not supported
-    and raise a ValueError; their "off" values (as Keras 2 configs write them) are accepted.
+    `virtual_batch_size` and `adjustment` are not supported and raise a ValueError; their "off"
+    values (as Keras 2 configs write them) are accepted.
 
     Call arguments:
         inputs: the input tensor.
@@ -77,8 +88,9 @@ class BatchNormalization(Layer):
         **kwargs,
     ):
         options = {key: kwargs.pop(key) for key in (*_IGNORED, *_UNSUPPORTED_UNLESS_OFF) if key in kwargs}
-        kwargs.pop("renorm_clipping", None)  # only read when renorm=True, which is refused below
-        kwargs.pop("renorm_momentum", None)
+        renorm = kwargs.pop("renorm", False)
+        renorm_clipping = kwargs.pop("renorm_clipping", None)
+        renorm_momentum = kwargs.pop("renorm_momentum", 0.99)
         super().__init__(**kwargs)
         for key, off in _UNSUPPORTED_UNLESS_OFF.items():
             if key in options and options[key] != off:
@@ -103,6 +115,33 @@ class BatchNormalization(Layer):
         self.beta_constraint = constraints.get(beta_constraint)
         self.gamma_constraint = constraints.get(gamma_constraint)
         self.supports_masking = True
+        self._set_renorm(renorm, renorm_clipping, renorm_momentum)
+
+    def _set_renorm(self, renorm, clipping, momentum) -> None:
+        """Checks and keeps the batch renormalization options (read only when `renorm` is on, as tf.keras does)."""
+        self.renorm = bool(renorm)
+        self.renorm_clipping, self.renorm_momentum = None, 0.99
+        if not self.renorm:
+            return
+        clipping = dict(clipping or {})
+        unknown = sorted(set(clipping) - set(_RENORM_CLIPPING_KEYS))
+        if unknown:
+            raise ValueError(
+                f'Layer "{self.name}": renorm_clipping accepts the keys {list(_RENORM_CLIPPING_KEYS)}, '
+                f"got {unknown} in {clipping!r}."
+            )
+        for key, value in clipping.items():
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise TypeError(f'Layer "{self.name}": renorm_clipping[{key!r}] must be a number, got {value!r}.')
+        self.renorm_clipping = {key: None if v is None else float(v) for key, v in clipping.items()}
+        rmin, rmax, dmax = (self.renorm_clipping.get(key) for key in ("rmin", "rmax", "dmax"))
+        if rmin is not None and rmax is not None and rmax < rmin:
+            raise ValueError(f'Layer "{self.name}": renorm_clipping needs rmax >= rmin, got rmax={rmax}, rmin={rmin}.')
+        if dmax is not None and dmax < 0:
+            raise ValueError(f'Layer "{self.name}": renorm_clipping needs dmax >= 0, got dmax={dmax}.')
+        self.renorm_momentum = float(momentum)
+        if not 0.0 <= self.renorm_momentum <= 1.0:
+            raise ValueError(f'Layer "{self.name}": renorm_momentum must be in [0, 1], got {momentum!r}.')
 
     def _axes(self, rank: int) -> tuple:
         axes = self.axis if isinstance(self.axis, tuple) else (self.axis,)
@@ -136,10 +175,25 @@ class BatchNormalization(Layer):
         self.moving_variance = self.add_weight(
             name="moving_variance", shape=shape, initializer=self.moving_variance_initializer, trainable=False
         )
+        if self.renorm:
+            self._build_renorm(shape)
         self._reduction_axes = tuple(i for i in range(rank) if i not in axes)
         self._broadcast = tuple(sizes.get(i, 1) for i in range(rank))
         self.input_spec = InputSpec(ndim=rank, axes=sizes)
         self.built = True
+
+    def _build_renorm(self, shape: tuple) -> None:
+        """The batch renormalization statistics; stddevs start at the square root of the variance initializer."""
+
+        def stddev_initializer(shape, dtype=None):
+            return ops.sqrt(self.moving_variance_initializer(shape, dtype=dtype))
+
+        def add(name, initializer):
+            return self.add_weight(name=name, shape=shape, initializer=initializer, trainable=False)
+
+        self.moving_stddev = add("moving_stddev", stddev_initializer)
+        self.renorm_mean = add("renorm_mean", self.moving_mean_initializer)
+        self.renorm_stddev = add("renorm_stddev", stddev_initializer)
 
     def _moments(self, inputs, mask):
         """Batch mean and variance over the reduction axes, shaped like the weights."""
@@ -160,20 +214,55 @@ class BatchNormalization(Layer):
             mean, variance = ops.reshape(mean, (-1,)), ops.reshape(variance, (-1,))
         return mean, variance
 
+    def _renorm_update(self, mean, variance):
+        """Batch renormalization's correction `(r, d)` and moving-statistics updates, for a training call."""
+        stddev = ops.sqrt(variance + self.epsilon)
+        # The correction uses the statistics from before this batch; the floor avoids dividing by zero early on.
+        renorm_stddev = ops.maximum(self.renorm_stddev.value, self.epsilon**0.5)
+        r = stddev / renorm_stddev
+        d = (mean - self.renorm_mean.value) / renorm_stddev
+        clipping = self.renorm_clipping
+        if clipping.get("rmin") is not None:
+            r = ops.maximum(r, clipping["rmin"])
+        if clipping.get("rmax") is not None:
+            r = ops.minimum(r, clipping["rmax"])
+        if clipping.get("dmax") is not None:
+            d = ops.clip(d, -clipping["dmax"], clipping["dmax"])
+        keep, keep_renorm = self.momentum, self.renorm_momentum
+        self.renorm_mean.assign(self.renorm_mean * keep_renorm + mean * (1.0 - keep_renorm))
+        self.renorm_stddev.assign(self.renorm_stddev * keep_renorm + stddev * (1.0 - keep_renorm))
+        self.moving_mean.assign(self.moving_mean * keep + mean * (1.0 - keep))
+        moving_stddev = self.moving_stddev * keep + stddev * (1.0 - keep)
+        self.moving_stddev.assign(moving_stddev)
+        # The variance follows the stddev (which holds epsilon); relu guards against rounding below zero.
+        self.moving_variance.assign(ops.relu(moving_stddev * moving_stddev - self.epsilon))
+        return ops.stop_gradient(r), ops.stop_gradient(d)
+
     def call(self, inputs, training=None, mask=None):
+        r = d = None
         if training and self.trainable:
             mean, variance = self._moments(inputs, mask)
-            m = self.momentum
-            self.moving_mean.assign(self.moving_mean * m + mean * (1.0 - m))
-            self.moving_variance.assign(self.moving_variance * m + variance * (1.0 - m))
+            if self.renorm:
+                r, d = self._renorm_update(mean, variance)
+            else:
+                m = self.momentum
+                self.moving_mean.assign(self.moving_mean * m + mean * (1.0 - m))
+                self.moving_variance.assign(self.moving_variance * m + variance * (1.0 - m))
         else:
             mean, variance = self.moving_mean.value, self.moving_variance.value
-        inv = ops.rsqrt(variance + self.epsilon)
+        # y = (x_hat * r + d) * gamma + beta, with x_hat = (x - mean) / sqrt(variance + epsilon).
+        scale, shift = r, d
         if self.gamma is not None:
-            inv = inv * self.gamma
-        offset = -mean * inv
+            scale = self.gamma if scale is None else scale * self.gamma
+            shift = None if shift is None else shift * self.gamma
         if self.beta is not None:
-            offset = offset + self.beta
+            shift = self.beta if shift is None else shift + self.beta
+        inv = ops.rsqrt(variance + self.epsilon)
+        if scale is not None:
+            inv = inv * scale
+        offset = -mean * inv
+        if shift is not None:
+            offset = offset + shift
         return inputs * ops.reshape(inv, self._broadcast) + ops.reshape(offset, self._broadcast)
 
     def get_config(self) -> dict:
@@ -193,6 +282,8 @@ class BatchNormalization(Layer):
             "beta_constraint": serialize_object(self.beta_constraint),
             "gamma_constraint": serialize_object(self.gamma_constraint),
         }
+        if self.renorm:  # written only when on, as tf.keras 2 does
+            config.update(renorm=True, renorm_clipping=dict(self.renorm_clipping), renorm_momentum=self.renorm_momentum)
         if self.synchronized:
             config["synchronized"] = True  # written only when on: tf.keras 2 configs do not know the key
         return config

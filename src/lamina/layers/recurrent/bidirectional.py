@@ -103,7 +103,7 @@ class Bidirectional(Layer):
             states = list(y[1:]) + list(y_rev[1:])
             y, y_rev = y[0], y_rev[0]
         if self.return_sequences:
-            y_rev = ops.flip(y_rev, axis=1)
+            y_rev = ops.flip(y_rev, axis=0 if getattr(self.forward_layer, "time_major", False) else 1)
         output = self._merge(y, y_rev)
         if self.return_state:
             return (output if isinstance(output, list) else [output]) + states

@@ -77,6 +77,7 @@ class RNN(Layer):
             batch size: `batch_size=` or `batch_input_shape=` on the first layer, or `Input(batch_shape=)`).
         unroll: unroll the loop instead of `lax.scan` (faster for very short sequences, more memory).
         zero_output_for_mask: masked time steps output zeros instead of the previous output.
+        time_major: (Keras 2) the inputs, the sequence outputs and their masks are (time, batch, ...).
 
     Call arguments:
         inputs: (batch, time, features). `initial_state`: a list of (batch, units) tensors.
@@ -102,8 +103,8 @@ class RNN(Layer):
         zero_output_for_mask=False,
         **kwargs,
     ):
-        if kwargs.pop("time_major", False):
-            raise ValueError("RNN layers take batch-major inputs (batch, time, ...); time_major=True is not supported.")
+        # Keras 2's `time_major`: inputs, sequence outputs and their masks are (time, batch, ...).
+        time_major = bool(kwargs.pop("time_major", False))
         if isinstance(cell, (list, tuple)):
             cell = StackedRNNCells(cell)
         _check_cell(cell)
@@ -115,6 +116,7 @@ class RNN(Layer):
         self.stateful = bool(stateful)
         self.unroll = bool(unroll)
         self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.time_major = time_major
         self.supports_masking = True
 
     # ---------------------------------------------------------------- structure
@@ -146,6 +148,8 @@ class RNN(Layer):
     def build(self, sequences_shape, initial_state_shape=None):
         if isinstance(sequences_shape, list) and sequences_shape and isinstance(sequences_shape[0], tuple):
             sequences_shape = sequences_shape[0]  # Keras 2's [inputs, *initial_states]
+        if self.time_major and len(sequences_shape) >= 3:
+            sequences_shape = (sequences_shape[1], sequences_shape[0], *sequences_shape[2:])
         if len(sequences_shape) < 3:
             raise ValueError(
                 f'Input 0 of layer "{self.name}" expects sequences (batch, time, features), '
@@ -244,6 +248,9 @@ class RNN(Layer):
             sequences = sequences[0]
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
+        if self.time_major:
+            sequences = ops.moveaxis(sequences, 0, 1)
+            mask = None if mask is None else ops.moveaxis(mask, 0, 1)
         if self.unroll and sequences.shape[1] is None:
             raise ValueError(f'Layer "{self.name}": unroll=True needs a known number of time steps.')
         states = self._initial_states(initial_state, sequences.shape[0])
@@ -252,6 +259,8 @@ class RNN(Layer):
             for variable, value in zip(self._state_variables, nest.flatten(states)):
                 variable.assign(value)
         output = outputs if self.return_sequences else last_output
+        if self.return_sequences and self.time_major:
+            output = ops.moveaxis(output, 0, 1)
         if self.return_state:
             return [output, *states]
         return output
@@ -329,6 +338,7 @@ class RNN(Layer):
             "stateful": self.stateful,
             "unroll": self.unroll,
             "zero_output_for_mask": self.zero_output_for_mask,
+            **({"time_major": True} if self.time_major else {}),  # Keras 3 has no time_major: it refuses the key
         }
 
     def _cell_layer_config(self, keys) -> dict:
