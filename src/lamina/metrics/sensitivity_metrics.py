@@ -30,6 +30,7 @@ class _RateAtRate(Metric):
     """Counts at evenly spaced thresholds; `result` maximizes one rate where another is at least `value`."""
 
     _value_name = ""  # the constructor argument holding the floor ("specificity", "recall", ...)
+    _constrained = _maximized = ""  # the rate held at the floor, the rate whose best value is the result
 
     def __init__(self, value, num_thresholds=200, class_id=None, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -66,6 +67,10 @@ class _RateAtRate(Metric):
             "precision": divide_no_nan(tp, tp + fp),
         }
 
+    def result(self):
+        rates = self._rates()
+        return self._best_where(rates[self._constrained], rates[self._maximized])
+
     def _best_where(self, constrained, dependent):
         """The largest `dependent` over the thresholds where `constrained >= value`; 0 if there is none."""
         return ops.maximum(ops.max(ops.where(constrained >= self.value, dependent, 0.0)), 0.0)
@@ -98,9 +103,7 @@ class SensitivityAtSpecificity(_RateAtRate):
     def __init__(self, specificity, num_thresholds=200, class_id=None, name=None, dtype=None):
         super().__init__(specificity, num_thresholds=num_thresholds, class_id=class_id, name=name, dtype=dtype)
 
-    def result(self):
-        rates = self._rates()
-        return self._best_where(rates["specificity"], rates["sensitivity"])
+    _constrained, _maximized = "specificity", "sensitivity"
 
 
 class SpecificityAtSensitivity(_RateAtRate):
@@ -122,9 +125,7 @@ class SpecificityAtSensitivity(_RateAtRate):
     def __init__(self, sensitivity, num_thresholds=200, class_id=None, name=None, dtype=None):
         super().__init__(sensitivity, num_thresholds=num_thresholds, class_id=class_id, name=name, dtype=dtype)
 
-    def result(self):
-        rates = self._rates()
-        return self._best_where(rates["sensitivity"], rates["specificity"])
+    _constrained, _maximized = "sensitivity", "specificity"
 
 
 class PrecisionAtRecall(_RateAtRate):
@@ -146,9 +147,7 @@ class PrecisionAtRecall(_RateAtRate):
     def __init__(self, recall, num_thresholds=200, class_id=None, name=None, dtype=None):
         super().__init__(recall, num_thresholds=num_thresholds, class_id=class_id, name=name, dtype=dtype)
 
-    def result(self):
-        rates = self._rates()
-        return self._best_where(rates["sensitivity"], rates["precision"])
+    _constrained, _maximized = "sensitivity", "precision"
 
 
 class RecallAtPrecision(_RateAtRate):
@@ -170,6 +169,4 @@ class RecallAtPrecision(_RateAtRate):
     def __init__(self, precision, num_thresholds=200, class_id=None, name=None, dtype=None):
         super().__init__(precision, num_thresholds=num_thresholds, class_id=class_id, name=name, dtype=dtype)
 
-    def result(self):
-        rates = self._rates()
-        return self._best_where(rates["precision"], rates["sensitivity"])
+    _constrained, _maximized = "precision", "sensitivity"
