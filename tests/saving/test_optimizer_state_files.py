@@ -215,6 +215,29 @@ def test_keras2_standalone_state_resumes_with_keras2_rule(tmp_path, case):
     assert int(model.optimizer.iterations.numpy()) == (iterations or 0) + 1
 
 
+@pytest.mark.parametrize("case", ["2.2.4-rmsprop-decay", "2.3.1-adagrad"])
+@pytest.mark.parametrize("suffix", [".h5", ".keras"])
+def test_keras2_rule_survives_lamina_save_and_reload(tmp_path, case, suffix):
+    """Epsilon outside the root (Keras 2's RMSprop and Adagrad) is kept when lamina saves the loaded model."""
+    version, optimizer, config, kinds, iterations, _ = _keras2_case(case)
+    slots = _slots("a")
+    _write_keras2(
+        tmp_path / "k2.h5",
+        version,
+        optimizer,
+        config,
+        _keras2_arrays(version, optimizer, slots, kinds, iterations, None),
+    )
+    _load(tmp_path / "k2.h5").save(tmp_path / f"again{suffix}")
+    model = _load(tmp_path / f"again{suffix}")
+    assert model.optimizer.get_config()["epsilon_outside_root"] is True
+    rule = {**config, "lr": config.get("lr", config.get("learning_rate"))}
+    # Keras 2.2's RMSprop saved no counter (its reload started at 0); lamina's own file keeps the count it had.
+    count = iterations or 0
+    for got, want in zip(_step(model), _keras2_step(optimizer, rule, slots, count, 1.0)):
+        np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-6)
+
+
 def test_keras2_adam_decay_resumes_in_fit(tmp_path):
     # The compiled train step reads the restored counter: the decayed rate is lr / (1 + decay * 5).
     version, optimizer, config, kinds, iterations, _ = _keras2_case("2.2.4-adam-decay")

@@ -261,6 +261,9 @@ class Optimizer:
                 config[key] = getattr(self, key)
         if self.decay:
             config["decay"] = self.decay
+        if getattr(self, "_epsilon_outside_root", False):
+            # Keras 2's rule, taken on from a Keras 2 file: kept through lamina's own save and reload.
+            config["epsilon_outside_root"] = True
         return {**config, **ema.config(self)}
 
     @classmethod
@@ -268,7 +271,13 @@ class Optimizer:
         config = dict(config)
         if isinstance(config.get("learning_rate"), dict):
             config["learning_rate"] = schedules.deserialize(config["learning_rate"], custom_objects)
-        return cls(**config)
+        outside = config.pop("epsilon_outside_root", False)
+        if outside and not hasattr(cls, "_epsilon_outside_root"):
+            raise ValueError(f"{cls.__name__} has no Keras 2 epsilon rule; its config says epsilon_outside_root=True.")
+        optimizer = cls(**config)
+        if outside:
+            optimizer._epsilon_outside_root = True
+        return optimizer
 
 
 def fuzz_factor(epsilon) -> float:
