@@ -168,27 +168,45 @@ def test_spectral_normalization_matches_keras(keras3):
     ours = layers.SpectralNormalization(layers.Dense(3), power_iterations=2)
     theirs = keras3.layers.SpectralNormalization(keras3.layers.Dense(3), power_iterations=2)
     ours(x), theirs(x)
-    # Keras's HDF5 order (trainable, then non-trainable) and Keras 3's variable paths.
-    assert [w.path for w in ours.weights] == [
-        "spectral_normalization/dense/kernel",
-        "spectral_normalization/dense/bias",
-        "spectral_normalization/vector_u",
-    ]
+    # Keras 3's weights order (the wrapper's own kernel and vector_u, then the Dense's bias) and paths.
+    assert [w.name for w in ours.weights] == [w.name for w in theirs.weights] == ["kernel", "vector_u", "bias"]
+    assert [w.path.split("/", 1)[1] for w in ours.weights] == ["dense/kernel", "vector_u", "dense/bias"]
     assert [w.name for w in ours.trainable_weights] == ["kernel", "bias"]
     by_name = {w.name: _x(*w.shape, seed=i) for i, w in enumerate(theirs.weights)}
     theirs.set_weights([by_name[w.name] for w in theirs.weights])
     ours.set_weights([by_name[w.name] for w in ours.weights])
     assert_close(as_numpy(ours(x)), as_numpy(theirs(x)), what="inference (the kernel as it is)")
-    for step in range(1):  # a training call normalizes the kernel and moves vector_u
-        assert_close(as_numpy(ours(x, training=True)), as_numpy(theirs(x, training=True)), 1e-5, 1e-6, "training")
-        assert_close(as_numpy(ours.vector_u), as_numpy(theirs.vector_u), 1e-5, 1e-6, f"vector_u after {step + 1}")
-        assert_close(as_numpy(ours.layer.kernel), as_numpy(theirs.layer.kernel), 1e-5, 1e-6, "normalized kernel")
-    sigma = np.linalg.svd(as_numpy(ours.layer.kernel), compute_uv=False)[0]
-    assert abs(sigma - 1.0) < 1e-2, f"the kernel's largest singular value is {sigma}, not about 1"
+    # A training call runs on kernel / sigma and moves vector_u (NumPy: two power-iteration steps).
+    kernel, u = by_name["kernel"], by_name["vector_u"]
+    for _ in range(2):
+        v = u @ kernel.T / np.linalg.norm(u @ kernel.T)
+        u = v @ kernel / np.linalg.norm(v @ kernel)
+    sigma = (v @ kernel @ u.T).item()
+    assert_close(as_numpy(ours(x, training=True)), x @ (kernel / sigma) + by_name["bias"], 1e-5, 1e-5, "training")
+    assert_close(as_numpy(ours.vector_u), u, 1e-5, 1e-6, "vector_u after one training call")
+    assert_close(as_numpy(ours.layer.kernel), kernel, 0, 0, "the stored kernel: never overwritten")
     config = ours.get_config()
     assert config["power_iterations"] == 2 and config["layer"]["class_name"] == "Dense"
     with pytest.raises(ValueError, match="kernel"):
         layers.SpectralNormalization(layers.ReLU())(x)
+
+
+def test_spectral_normalization_train_steps_match_keras_fit(keras3):
+    """Keras 3's step: the loss sees kernel / sigma, the gradient flows through sigma, the optimizer
+    moves the stored kernel (the normalized one is not written back), on both engines."""
+    x, y = _x(4, 5), _x(4, 3, seed=1)
+    ours = lamina.Sequential([lamina.Input((5,)), layers.SpectralNormalization(layers.Dense(3))])
+    theirs = keras3.Sequential([keras3.Input((5,)), keras3.layers.SpectralNormalization(keras3.layers.Dense(3))])
+    values = {w.name: _x(*w.shape, seed=i + 2) for i, w in enumerate(theirs.weights)}  # kernel, vector_u, bias
+    theirs.set_weights([values[w.name] for w in theirs.weights])
+    ours.set_weights([values[w.name] for w in ours.weights])
+    ours.compile(lamina.optimizers.SGD(0.1), "mse")
+    theirs.compile(keras3.optimizers.SGD(0.1), "mse")
+    for step in range(2):
+        ours.train_on_batch(x, y), theirs.train_on_batch(x, y)
+        for mine, want in zip(ours.get_weights(), theirs.get_weights()):
+            assert_close(mine, np.asarray(want), 1e-5, 1e-6, f"weights after step {step + 1}")
+    assert_close(as_numpy(ours.predict(x, verbose=0)), np.asarray(theirs.predict(x, verbose=0)), 1e-5, 1e-5, "predict")
 
 
 # ------------------------------------------------------------------ adaptive pooling

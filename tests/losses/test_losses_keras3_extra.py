@@ -98,6 +98,23 @@ def test_generalized_cross_entropy_matches_keras(data, keras3):
         losses.CategoricalGeneralizedCrossEntropy(q=1.5)
 
 
+def test_generalized_cross_entropy_column_labels_pair_every_label_with_every_row(data, keras3):
+    """Keras 3.15 one-hot encodes (batch, 1) labels to (batch, 1, classes), which broadcasts to a
+    (batch, batch) loss: entry [i, j] is row j's loss at label i (what a compiled model reports)."""
+    y_true, y_pred = data["classes"][:, None], data["probabilities"]
+    pairs = y_pred[:, y_true[:, 0]].T  # pairs[i, j] = y_pred[j, y_true[i]]
+    expected = (1.0 - pairs**0.7) / 0.7
+    _close(losses.CategoricalGeneralizedCrossEntropy(q=0.7, reduction="none")(y_true, y_pred), expected)
+    _close(losses.CategoricalGeneralizedCrossEntropy(q=0.7)(y_true, y_pred), expected.mean())
+    _close(
+        losses.CategoricalGeneralizedCrossEntropy(q=0.7)(y_true, y_pred),
+        keras3.losses.CategoricalGeneralizedCrossEntropy(q=0.7)(y_true, y_pred),
+    )
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Activation("linear")])
+    model.compile(loss=losses.CategoricalGeneralizedCrossEntropy(q=0.7))
+    _close(model.evaluate(y_pred, y_true, verbose=0), expected.mean())
+
+
 def test_circle_matches_keras_with_its_masked_mean(data, keras3):
     y_true, y_pred = data["groups"], data["embeddings"]
     # Sample 4 is alone in its group: no positive pair, a loss of 0, left out of the mean.

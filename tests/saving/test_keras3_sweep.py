@@ -44,9 +44,11 @@ EXCLUDED = {
     "layers.JaxLayer": "wraps engine-specific JAX code (a Python function), which no file can carry",
     "layers.FlaxLayer": "wraps a Flax module: engine-specific code, which no file can carry",
     "layers.TorchModuleWrapper": "wraps a torch.nn.Module: engine-specific code, which no file can carry",
-    "layers.StringLookup": "string tensors: Keras 3 on JAX runs it only inside tf.data, which needs TensorFlow",
-    "layers.TextVectorization": "string tensors: Keras 3 on JAX runs it only inside tf.data, which needs TensorFlow",
-    "layers.IntegerLookup": "Keras 3 raises 'Layer IntegerLookup requires TensorFlow' without TensorFlow",
+    # Keras 3 runs the lookup layers only with TensorFlow installed: their Keras 3 (TensorFlow backend) files and
+    # numbers are fixtures instead, checked by tests/layers/test_layer_lookup.py and test_layer_text_vectorization.py.
+    "layers.StringLookup": "needs TensorFlow in Keras 3: fixture tests in tests/layers/test_layer_lookup.py",
+    "layers.TextVectorization": "needs TensorFlow in Keras 3: fixture tests in test_layer_text_vectorization.py",
+    "layers.IntegerLookup": "needs TensorFlow in Keras 3: fixture tests in tests/layers/test_layer_lookup.py",
     "layers.Hashing": "Keras 3 raises 'Layer Hashing requires TensorFlow' without TensorFlow",
     "layers.HashedCrossing": "Keras 3 raises 'Layer HashedCrossing requires TensorFlow' without TensorFlow",
     "layers.MaxNumBoundingBoxes": "works on bounding-box dicts only, not on a model's tensors",
@@ -59,24 +61,7 @@ EXCLUDED = {
 
 # Cases lamina gets wrong today, as strict xfails: "kind.Class", or narrowed with ".format" and/or
 # ".engine" ("layers.Conv2D.h5", "layers.Conv2D.h5.torch", "layers.Conv2D.torch").
-KNOWN_FAILURES: dict = {
-    # Classes lamina does not have yet (their JSON + weights case passes: nothing is compiled there).
-    "optimizers.LossScaleOptimizer.keras": "lamina lacks LossScaleOptimizer",
-    "optimizers.LossScaleOptimizer.h5": "lamina lacks LossScaleOptimizer",
-    "optimizers.MultiOptimizer.keras": "lamina lacks MultiOptimizer",
-    "optimizers.MultiOptimizer.h5": "lamina lacks MultiOptimizer",
-    "optimizers.OptimizerMap.keras": "lamina lacks OptimizerMap (inside MultiOptimizer)",
-    "optimizers.OptimizerMap.h5": "lamina lacks OptimizerMap (inside MultiOptimizer)",
-    # Numbers.
-    "layers.RandomCrop": "Keras 3.15's predict returns the (4, 8, 8, 3) input uncropped; lamina gives (4, 6, 6, 3), "
-    "the center crop RandomCrop(6, 6) declares as its output shape",
-    "losses.CategoricalGeneralizedCrossEntropy.keras": "evaluate['loss'] is 1.042861 where Keras 3 gives 0.846919 "
-    "(q=0.7, sparse labels)",
-    "losses.CategoricalGeneralizedCrossEntropy.h5": "evaluate['loss'] is 1.042861 where Keras 3 gives 0.846919 "
-    "(q=0.7, sparse labels)",
-    "layers.SpectralNormalization.keras": "weight 0 (the kernel) differs from Keras 3's after the next train_on_batch",
-    "layers.SpectralNormalization.h5": "weight 0 (the kernel) differs from Keras 3's after the next train_on_batch",
-}
+KNOWN_FAILURES: dict = {}
 
 # One class per family, each in one format; always runs (the sweep's cost in CI). Dense is compiled
 # with Adam and AUC with binary crossentropy, so these also cover the most common optimizer and loss.

@@ -58,6 +58,7 @@ from lamina.layers.merging.elementwise import minimum as minimum
 from lamina.layers.merging.elementwise import multiply as multiply
 from lamina.layers.merging.elementwise import subtract as subtract
 from lamina.layers.normalization.batch_normalization import BatchNormalization as BatchNormalization
+from lamina.layers.normalization.batch_normalization import SyncBatchNormalization as SyncBatchNormalization
 from lamina.layers.normalization.group_normalization import GroupNormalization as GroupNormalization
 from lamina.layers.normalization.layer_normalization import LayerNormalization as LayerNormalization
 from lamina.layers.normalization.rms_normalization import RMSNormalization as RMSNormalization
@@ -121,10 +122,14 @@ from lamina.layers.preprocessing.image_augmentation import RandomTranslation as 
 from lamina.layers.preprocessing.image_augmentation import RandomWidth as RandomWidth
 from lamina.layers.preprocessing.image_augmentation import RandomZoom as RandomZoom
 from lamina.layers.preprocessing.image_augmentation import Solarization as Solarization
+from lamina.layers.preprocessing.integer_lookup import IntegerLookup as IntegerLookup
 from lamina.layers.preprocessing.normalization import Normalization as Normalization
 from lamina.layers.preprocessing.rescaling import Rescaling as Rescaling
 from lamina.layers.preprocessing.resizing import CenterCrop as CenterCrop
 from lamina.layers.preprocessing.resizing import Resizing as Resizing
+from lamina.layers.preprocessing.string_lookup import StringLookup as StringLookup
+from lamina.layers.preprocessing.text_vectorization import TextVectorization as TextVectorization
+from lamina.layers.random_fourier_features import RandomFourierFeatures as RandomFourierFeatures
 from lamina.layers.recurrent.abstract_rnn_cell import AbstractRNNCell as AbstractRNNCell
 from lamina.layers.recurrent.bidirectional import Bidirectional as Bidirectional
 from lamina.layers.recurrent.conv_lstm import ConvLSTM1D as ConvLSTM1D

@@ -17,6 +17,7 @@ from lamina import config
 from lamina.backend import KerasTensor, Variable, engine
 from lamina.backend.common import device as device_stack
 from lamina.backend.common import is_float_dtype, standardize_dtype, to_snake_case, unique_name
+from lamina.layers import string_tensors
 from lamina.layers.input_spec import InputSpec, check_input
 from lamina.layers.node import Node
 from lamina.utils import nest
@@ -360,7 +361,17 @@ class Layer:
         out = engine.core.compute_output_spec(self._run_call, spec)
         return nest.map_structure(lambda t: t.shape, out)
 
+    def compute_output_dtype(self, input_dtype=None):
+        """The output's dtype for inputs of `input_dtype`, where a call is not traced (string inputs).
+
+        A layer with `accepts_strings = True` (see `lamina.layers.string_tensors`) overrides it
+        when its output's dtype is not its `dtype`.
+        """
+        return self.dtype
+
     # ----------------------------------------------------------------- calling
+    accepts_strings = False  # True: the layer takes strings, through call_on_host (layers/string_tensors.py)
+
     def __call__(self, *args, **kwargs):
         if (
             len(args) == 1
@@ -381,6 +392,8 @@ class Layer:
             return self._symbolic_call(args, kwargs)
         if not args:
             raise ValueError(f'Layer "{self.name}" was called without inputs.')
+        if self.accepts_strings and string_tensors.is_text(args[0]):
+            return string_tensors.eager_string_call(self, args[0])  # strings never become engine tensors
         inputs = nest.map_structure(self._convert_input, args[0])
         self._check_inputs(inputs)
         self._maybe_build(inputs)
@@ -450,6 +463,8 @@ class Layer:
                     f'Layer "{self.name}" was called on a mix of symbolic tensors and {type(tensor).__name__}; '
                     "in a functional model every input must come from lamina.Input or another layer."
                 )
+        if any(string_tensors.is_string_tensor(t) for t in nest.flatten(inputs)):
+            return string_tensors.symbolic_string_call(self, args, kwargs)  # untraced: no engine holds strings
         self._check_inputs(inputs)
         self._maybe_build(inputs)
         ctx = _call_context()

@@ -16,8 +16,14 @@ from lamina.losses.loss import LossFunctionWrapper, match_ranks
 def categorical_generalized_cross_entropy(y_true, y_pred, q):
     """`(1 - p**q) / q` per sample, `p` the probability `y_pred` gives the class index `y_true`.
 
+    Labels of shape (batch, 1) are one-hot encoded to (batch, 1, classes) and broadcast against
+    `y_pred` as Keras 3.15 does: the result is (batch, batch), entry [i, j] the loss of row j of
+    `y_pred` at label i, so the mean pairs every label with every row. Models saved by Keras 3
+    with such labels evaluate and train to Keras 3's numbers; give (batch,) labels for one loss
+    per sample.
+
     Args:
-        y_true: (batch,) integer class indices ((batch, 1) is read as (batch,)).
+        y_true: (batch,) integer class indices, or (batch, 1) (see above).
         y_pred: (batch, classes) probabilities.
         q: the noise parameter, in (0, 1).
 
@@ -28,8 +34,6 @@ def categorical_generalized_cross_entropy(y_true, y_pred, q):
     if not ops.dtype_of(y_pred).startswith(("float", "bfloat")):
         y_pred = ops.cast(y_pred, config.floatx())
     labels = ops.cast(y_true, "int32")
-    if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
-        labels = ops.squeeze(labels, -1)
     one_hot = ops.one_hot(labels, y_pred.shape[-1], dtype=ops.dtype_of(y_pred))
     probability = ops.sum(y_pred * one_hot, axis=-1)
     return (1.0 - ops.power(probability, q)) / q

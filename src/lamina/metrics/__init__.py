@@ -73,6 +73,7 @@ from lamina.metrics.regression_metrics import CosineSimilarity as CosineSimilari
 from lamina.metrics.regression_metrics import LogCoshError as LogCoshError
 from lamina.metrics.regression_metrics import MeanAbsoluteError as MeanAbsoluteError
 from lamina.metrics.regression_metrics import MeanAbsolutePercentageError as MeanAbsolutePercentageError
+from lamina.metrics.regression_metrics import MeanRelativeError as MeanRelativeError
 from lamina.metrics.regression_metrics import MeanSquaredError as MeanSquaredError
 from lamina.metrics.regression_metrics import MeanSquaredLogarithmicError as MeanSquaredLogarithmicError
 from lamina.metrics.regression_metrics import RootMeanSquaredError as RootMeanSquaredError

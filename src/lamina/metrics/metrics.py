@@ -85,6 +85,7 @@ _CLASS_LIST = (
     reg.RootMeanSquaredError,
     reg.CosineSimilarity,
     reg.LogCoshError,
+    reg.MeanRelativeError,
     prob.BinaryCrossentropy,
     prob.CategoricalCrossentropy,
     prob.SparseCategoricalCrossentropy,

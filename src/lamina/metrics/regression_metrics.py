@@ -8,6 +8,8 @@ Example:
 
 from __future__ import annotations
 
+import numpy as np
+
 from lamina import ops
 from lamina.losses.loss import float_pair
 from lamina.losses.regression_losses import (
@@ -63,3 +65,33 @@ class RootMeanSquaredError(Mean):
 
     def result(self):
         return ops.sqrt(super().result())
+
+
+class MeanRelativeError(Mean):
+    """The mean of `|y_true - y_pred| / normalizer` over every value seen (tf-keras's metric; 0 where it is 0).
+
+    Args:
+        normalizer: what each error is divided by: a number or an array broadcast against `y_pred`.
+
+    Example:
+        >>> m = MeanRelativeError(normalizer=[1.0, 2.0])
+        >>> m.update_state([[1.0, 2.0]], [[2.0, 4.0]])
+        >>> float(m.result())  # (1 / 1 + 2 / 2) / 2
+        1.0
+    """
+
+    def __init__(self, normalizer, name=None, dtype=None):
+        super().__init__(name=name or "mean_relative_error", dtype=dtype)
+        if isinstance(normalizer, dict) and normalizer.get("class_name") in ("__numpy__", "__tensor__"):
+            normalizer = normalizer["config"]["value"]  # how tf-keras's `.keras` config writes an array
+        self.normalizer = np.asarray(normalizer, "float32")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = float_pair(y_true, y_pred, self.name)
+        normalizer = ops.convert_to_tensor(self.normalizer)
+        safe = ops.where(ops.equal(normalizer, 0.0), 1.0, normalizer)
+        relative = ops.where(ops.equal(normalizer, 0.0), 0.0, ops.abs(y_true - y_pred) / safe)
+        super().update_state(relative, sample_weight=sample_weight)
+
+    def get_config(self):
+        return {**super().get_config(), "normalizer": self.normalizer.tolist()}

@@ -9,6 +9,7 @@ from lamina.backend.common import is_float_dtype, standardize_dtype
 from lamina.layers.core.input_layer import InputLayer
 from lamina.layers.layer import _call_context
 from lamina.layers.masking_flow import call_with_mask, makes_masks, masks_for_outputs, no_mask
+from lamina.models.host_stage import host_stage_for
 from lamina.models.model import Model
 from lamina.utils import nest
 
@@ -120,6 +121,8 @@ class Functional(Model):
         layers = _keras_layer_order(nodes, first_visit, input_layers)
         object.__setattr__(self, "_layers", layers)
         self._nodes = [n for n in nodes if not isinstance(n.layer, InputLayer)]
+        stage = host_stage_for(self.name, self._input_tensors, self.input_names, self._nodes)
+        object.__setattr__(self, "_host_stage", stage)
         # Layers that may start a mask (Embedding(mask_zero=True), Masking): with none, the graph runs mask-free.
         self._mask_makers = {id(n.layer) for n in self._nodes if makes_masks(n.layer)}
 
@@ -178,6 +181,8 @@ class Functional(Model):
 
     def __call__(self, *args, **kwargs):
         if args and not any(isinstance(t, KerasTensor) for t in nest.flatten(args[0])):
+            if self._host_stage is not None:
+                return self._call_host_staged(args, kwargs)
             flat = [self._convert_model_input(v, t) for v, t in zip(self._flat_inputs(args[0]), self._input_tensors)]
             self._check_input_shapes(flat)
             return self._run_call(flat, *args[1:], **kwargs)
@@ -201,6 +206,8 @@ class Functional(Model):
                 raise ValueError(f'Input {i} of layer "{self.name}" expects shape {tensor.shape}, got {shape}.')
 
     def _check_inputs(self, inputs) -> None:
+        if self._host_stage is not None and self._host_stage.is_feed(inputs):
+            return self._host_stage.check(inputs)
         flat = self._flat_inputs(inputs)
         self._check_input_shapes(flat)
 
@@ -217,9 +224,14 @@ class Functional(Model):
 
     def _run_graph(self, inputs, input_masks=None):
         """(outputs, output masks): every node in order, masks carried beside the tensors."""
-        values, masks = {}, {}
-        for tensor, value in zip(self._input_tensors, self._flat_inputs(inputs)):
-            values[id(tensor)] = value
+        values, masks, nodes = {}, {}, self._nodes
+        stage = self._host_stage
+        if stage is not None and stage.is_feed(inputs):  # the host stage has run: start from its outputs
+            values.update({id(tensor): inputs[key] for key, tensor in zip(stage.keys, stage.feed_tensors)})
+            nodes, input_masks = stage.numeric_nodes, None
+        else:
+            for tensor, value in zip(self._input_tensors, self._flat_inputs(inputs)):
+                values[id(tensor)] = value
         if not no_mask(input_masks):
             for tensor, value in zip(self._input_tensors, nest.flatten(input_masks)):
                 if value is not None:
@@ -231,7 +243,7 @@ class Functional(Model):
         def mask_of(item):
             return masks.get(id(item)) if isinstance(item, KerasTensor) else None
 
-        for node in self._nodes:
+        for node in nodes:
             args = nest.map_structure(lookup, node.args)
             kwargs = nest.map_structure(lookup, node.kwargs)
             with_masks = bool(masks) or id(node.layer) in self._mask_makers

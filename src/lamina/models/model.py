@@ -28,6 +28,8 @@ class Model(Trainer, Layer):
             return object.__new__(Functional)
         return object.__new__(cls)
 
+    _host_stage = None  # a model with string inputs: its layers on strings (lamina.models.host_stage)
+
     def __init__(self, *args, **kwargs):
         trainable = kwargs.pop("trainable", True)
         name = kwargs.pop("name", None)
@@ -38,6 +40,12 @@ class Model(Trainer, Layer):
     def layers(self) -> list:
         """The model's layers, in order."""
         return list(self._layers)
+
+    def _call_host_staged(self, args, kwargs):
+        """A call of a model with string inputs: its host stage on raw inputs, then the numeric rest on the feed."""
+        stage = self._host_stage
+        feed = args[0] if stage.is_feed(args[0]) else stage.run(self._flat_inputs(args[0]))
+        return self._run_call(stage.to_tensors(feed), *args[1:], **kwargs)
 
     def get_layer(self, name=None, index=None):
         """A layer by `name` or by `index` in `layers`.

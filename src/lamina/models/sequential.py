@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from lamina.backend import KerasTensor, engine
 from lamina.backend.common import is_float_dtype, standardize_dtype, unique_name
 from lamina.layers.core.input_layer import InputLayer
 from lamina.layers.layer import Layer, _call_context, structure_changed
 from lamina.layers.masking_flow import call_with_mask, makes_masks, no_mask
+from lamina.layers.string_tensors import is_text
+from lamina.models.host_stage import host_stage_for
 from lamina.models.model import Model
 
 
@@ -142,12 +146,53 @@ class Sequential(Model):
     def output_shape(self):
         return self.output.shape
 
+    @property
+    def _host_stage(self):
+        """The leading layers on strings when the input is `Input(..., dtype="string")`, else None."""
+        if self._input_layer is None or self._input_layer.dtype != "string" or not self._chain:
+            return None
+        cached = self.__dict__.get("_host_stage_cache")
+        if cached is None or cached[0] is not self._chain[-1]:
+            nodes = [t._keras_history[0]._inbound_nodes[t._keras_history[1]] for t in self._chain]
+            stage = host_stage_for(self.name, [self._input_layer.output], self.input_names, nodes)
+            cached = (self._chain[-1], stage)
+            object.__setattr__(self, "_host_stage_cache", cached)
+        return cached[1]
+
+    def _build_for_strings(self, x) -> None:
+        """Builds an unbuilt stack whose first layer takes strings, from string data (as Keras builds from data).
+
+        Example:
+            >>> model = Sequential([Hashing(num_bins=8), Embedding(8, 2)])
+            >>> model.predict(np.array([["a cat"], ["dog"]]))  # the input becomes Input((1,), dtype="string")
+        """
+        if self.built or self._input_layer is not None or not self._layers or not self._layers[0].accepts_strings:
+            return
+        if is_text(x):
+            shape = (None, *np.shape(x)[1:])
+            object.__setattr__(self, "_input_layer", InputLayer(batch_shape=shape, dtype="string"))
+            self._rebuild()
+
     # -------------------------------------------------------------- calling
+    def __call__(self, *args, **kwargs):
+        if args and not isinstance(args[0], KerasTensor):
+            if not self.built:
+                self._build_for_strings(args[0])
+            if self._host_stage is not None:
+                return self._call_host_staged(args, kwargs)
+        return super().__call__(*args, **kwargs)
+
+    def _flat_inputs(self, inputs) -> list:
+        return [inputs]
+
     def _maybe_build(self, inputs) -> None:
         if not self.built and self._input_layer is None:
             self.build(tuple(inputs.shape))
 
     def _check_inputs(self, inputs) -> None:
+        stage = self._host_stage
+        if stage is not None and stage.is_feed(inputs):
+            return stage.check(inputs)
         if self._input_layer is None or not self._layers:
             return
         want = self._input_layer.batch_shape
@@ -167,8 +212,10 @@ class Sequential(Model):
     def call(self, inputs, training=None, mask=None):
         if not self._layers:
             raise ValueError(f'Sequential model "{self.name}" has no layers to call.')
-        outputs = inputs
-        for layer in self._layers:
+        outputs, layers, stage = inputs, self._layers, self._host_stage
+        if stage is not None and stage.is_feed(inputs):  # the layers on strings have run, on the host
+            outputs, layers = inputs[stage.keys[0]], layers[len(stage.nodes) :]
+        for layer in layers:
             if mask is None and not makes_masks(layer):
                 outputs = layer(outputs)  # the usual case: no mask anywhere
             else:

@@ -250,6 +250,10 @@ class Optimizer:
     def update_step(self, index, grad, variable, lr) -> None:
         raise NotImplementedError
 
+    def scale_loss(self, loss):
+        """The loss the trainer differentiates: unchanged here (a `LossScaleOptimizer` scales it)."""
+        return loss
+
     def get_config(self) -> dict:
         if self._schedule is not None:
             learning_rate = schedules.serialize(self._schedule)
@@ -306,8 +310,12 @@ def _known_optimizers() -> dict:
         optimizers.Lamb,
         optimizers.Muon,
         optimizers.ScheduleFreeAdamW,
+        optimizers.LossScaleOptimizer,
+        optimizers.MultiOptimizer,
     )
-    return {cls.__name__.lower(): cls for cls in classes}
+    known = {cls.__name__.lower(): cls for cls in classes}
+    known["lossscaleoptimizerv3"] = optimizers.LossScaleOptimizer  # tf-keras 2.11+'s class name in its files
+    return known
 
 
 def _class_for(name: str):

@@ -7,7 +7,8 @@ the model entry carries a `compile_config` (optimizer, loss, metrics, ...) when
 it was compiled. `model.weights.h5` holds one group per layer,
 `layers/<class name in snake case, numbered by class>/vars/<i>` (nested models
 under their own `layers/`), the model's `vars` and the optimizer's
-`optimizer/vars/<i>` in Keras 3's variable order.
+`optimizer/vars/<i>` in Keras 3's variable order. Layers with assets (an adapted lookup vocabulary) keep them
+under `assets/layers/<key>/` (`save_assets` / `load_assets`, as Keras 3 names the hooks).
 
 Nothing in the archive is executed or unpickled; Lambda code still needs `safe_mode=False`.
 
@@ -23,6 +24,7 @@ import io
 import json
 import os
 import re
+import tempfile
 import types
 import warnings
 import zipfile
@@ -31,7 +33,7 @@ import zlib
 import numpy as np
 
 from lamina import activations
-from lamina.saving import hdf5, model_config, object_registration, serialization, training_config
+from lamina.saving import hdf5, model_config, object_registration, optimizer_layouts, serialization, training_config
 
 FORMAT_VERSION = "3.15.1"  # the Keras 3 release whose `.keras` layout lamina writes
 _CONFIG, _METADATA, _WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
@@ -117,6 +119,8 @@ def _keras3_entry(layer, entry: dict) -> dict:
         config = _keras3_model_config(layer, config)
     else:
         config = _keras3_layer_config(entry["class_name"], config)
+        if hasattr(layer, "keras3_layer_config"):  # a layer whose Keras 3 form differs (RandomCrop)
+            config = layer.keras3_layer_config(config)
     class_name = getattr(type(layer), "keras3_export_name", type(layer).__name__)  # GroupQueryAttention
     out = {"module": module, "class_name": class_name, "config": config, "registered_name": registered}
     for key in ("name", "inbound_nodes"):
@@ -150,12 +154,27 @@ def _keras3_model_config(model, config: dict) -> dict:
     return config
 
 
+def _keras3_optimizer(value):
+    """An optimizer's config as Keras 3 writes it, wrapped optimizers too (LossScaleOptimizer, MultiOptimizer)."""
+    out = _keras3_object(value, "keras.optimizers")
+    if not isinstance(out, dict) or not isinstance(out.get("config"), dict):
+        return out
+    config = dict(out["config"])
+    for key in ("inner_optimizer", "default_optimizer", "optimizer_map"):
+        entry = config.get(key)
+        if isinstance(entry, dict) and "class_name" in entry:
+            config[key] = _keras3_optimizer(entry)
+        elif key == "optimizer_map" and isinstance(entry, dict):  # OptimizerMap's {pattern: optimizer}
+            config[key] = {pattern: _keras3_optimizer(inner) for pattern, inner in entry.items()}
+    return {**out, "config": config}
+
+
 def _keras3_compile_config(model) -> dict | None:
     """`compile_config` as Keras 3 writes it: the optimizer as an object, then loss, metrics and options."""
     saved = training_config.training_config(model)
     if saved is None:
         return None
-    optimizer = _keras3_object(saved["optimizer_config"], "keras.optimizers")
+    optimizer = _keras3_optimizer(saved["optimizer_config"])
 
     def convert(value, module):
         if isinstance(value, list):
@@ -222,8 +241,9 @@ def _children(layer) -> list:
     from lamina.layers.layer import Layer
 
     out = []
+    private = getattr(layer, "_keras3_private_children", ())  # e.g. TextVectorization's `_lookup_layer`
     for attribute in sorted(vars(layer)):
-        if attribute.startswith("_"):
+        if attribute.startswith("_") and attribute not in private:
             continue
         value = getattr(layer, attribute)
         if isinstance(value, Layer) or _weight_holder(value):
@@ -278,6 +298,9 @@ def _write_layers(group, layers: list) -> None:
         for path, variables, owner in _layer_tree(layer, key, visited):
             variables_group = group.require_group(path)
             variables_group.attrs["name"] = owner.name
+            if hasattr(owner, "save_own_variables"):  # lookup layers: `idf_weights` by name, as Keras 3
+                owner.save_own_variables(variables_group)
+                continue
             for index, variable in enumerate(variables):
                 variables_group.create_dataset(str(index), data=variable.numpy())
 
@@ -303,6 +326,11 @@ def read_layers(group, layers: list, filename: str, where: str = "layers", by_na
     name each group records, skipping layers the file does not have, as Keras 2's `by_name=True` does.
     """
     for key, layer in _keras3_keys(layers):
+        if hasattr(layer, "load_own_variables"):  # lookup layers keep non-weight state (`idf_weights`)
+            found = _find_group(group, key, layer, by_name)
+            if found is not None:
+                layer.load_own_variables(found["vars"])
+            continue
         if not layer.weights:
             continue
         found = _find_group(group, key, layer, by_name)
@@ -336,6 +364,8 @@ def _set_tree(found, tree: list, layer, where: str, filename: str) -> None:
     pairs = []
     for path, variables, _ in tree:
         relative = path[len(root) + 1 :]
+        if relative not in found and f"_{relative}" in found:  # tf-keras keeps the underscore: `_key_dense/vars`
+            relative = f"_{relative}"
         stored = _numbered(found[relative]) if relative in found else []
         if len(stored) != len(variables):
             raise ValueError(
@@ -360,6 +390,9 @@ def keras3_optimizer_variables(optimizer) -> list:
         >>> [v.path for v in keras3_optimizer_variables(model.optimizer)]  # Adam, one Dense layer
         ['iteration', 'learning_rate', 'Adam/dense_kernel_m', 'Adam/dense_kernel_v', 'Adam/dense_bias_m', ...]
     """
+    if hasattr(optimizer, "_sub_optimizers"):  # LossScaleOptimizer, MultiOptimizer: own variables, then the inner's
+        inner = [v for sub in optimizer._sub_optimizers() for v in keras3_optimizer_variables(sub)]
+        return optimizer._own_variables() + inner
     # With a schedule, Keras 3 keeps no learning-rate variable. Its EMA averages (`use_ema`) come next,
     # all of them, before the rule's own slots.
     ordered = [optimizer.iterations] + ([optimizer._learning_rate] if optimizer._schedule is None else [])
@@ -381,9 +414,11 @@ def keras3_optimizer_variables(optimizer) -> list:
     return ordered
 
 
-def _restore_optimizer(model, group, filename: str) -> bool:
+def _restore_optimizer(model, group, filename: str, tf_keras: bool = False) -> bool:
     training_config.build_optimizer(model)
     variables = keras3_optimizer_variables(model.optimizer)
+    if tf_keras:  # tf-keras 2.11+ keeps the learning rate (and a few states) outside its saved variables
+        variables = optimizer_layouts.tf_keras_zip_order(model.optimizer, variables)
     values = _numbered(group)
     problem = None
     if len(values) != len(variables):
@@ -391,14 +426,18 @@ def _restore_optimizer(model, group, filename: str) -> bool:
         problem = f"it holds {len(values)} optimizer variables, this {kind} has {len(variables)}"
     else:
         for variable, value in zip(variables, values):
-            if tuple(value.shape) != tuple(variable.shape):
+            if variable is not None and tuple(value.shape) != tuple(variable.shape):
                 problem = f"optimizer variable {variable.path!r} has shape {variable.shape}, the file's {value.shape}"
                 break
     if problem is not None:
         warnings.warn(f"{filename}: {problem}; the model is compiled with a fresh optimizer state.", stacklevel=4)
         return False
     for variable, value in zip(variables, values):
-        variable.assign(value.astype(variable.dtype))
+        if variable is not None:  # None: a slot tf-keras saves and lamina's optimizer does not use
+            variable.assign(value.astype(variable.dtype))
+    if tf_keras:
+        for variable, value in optimizer_layouts.resumed_schedule(model.optimizer, variables, values):
+            variable.assign(value)
     return True
 
 
@@ -414,6 +453,52 @@ def write_weights(f, model, include_optimizer: bool = True) -> None:
         group.attrs["name"] = optimizer.name
         for index, variable in enumerate(keras3_optimizer_variables(optimizer)):
             group.create_dataset(str(index), data=variable.numpy())
+
+
+def _asset_owners(model) -> list:
+    """(path under `assets/`, layer) for each layer with assets (an adapted vocabulary), as Keras 3 places them."""
+    visited: set = set()
+    owners = []
+    for key, layer in _keras3_keys(model.layers):
+        for path, _, owner in _layer_tree(layer, key, visited):
+            if hasattr(owner, "save_assets") and path.endswith("/vars"):
+                owners.append((f"layers/{path[: -len('/vars')]}", owner))
+    return owners
+
+
+def _asset_files(model) -> dict:
+    """{name in the zip: bytes} of every layer's assets, written by its `save_assets(folder)`."""
+    files = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for path, owner in _asset_owners(model):
+            target = os.path.join(folder, *path.split("/"))
+            os.makedirs(target, exist_ok=True)
+            owner.save_assets(target)
+            for name in sorted(os.listdir(target)):
+                if os.path.isfile(os.path.join(target, name)):
+                    with open(os.path.join(target, name), "rb") as f:
+                        files[f"assets/{path}/{name}"] = f.read()
+    return files
+
+
+def _load_assets(model, filename: str) -> None:
+    """Gives each layer with `load_assets` its folder of the zip's `assets/` (skipping names leaving it)."""
+    owners = _asset_owners(model)
+    if not owners:
+        return
+    with zipfile.ZipFile(filename) as archive, tempfile.TemporaryDirectory() as folder:
+        for name in archive.namelist():
+            parts = name.split("/")
+            if parts[0] != "assets" or name.endswith("/") or ".." in parts or "" in parts or "\\" in name:
+                continue
+            target = os.path.join(folder, *parts)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as f:
+                f.write(archive.read(name))
+        for path, owner in owners:
+            where = os.path.join(folder, "assets", *path.split("/"))
+            if os.path.isdir(where):
+                owner.load_assets(where)
 
 
 def _weights_bytes(model, include_optimizer: bool) -> bytes:
@@ -446,6 +531,8 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
             archive.writestr(_METADATA, json.dumps(metadata))
             archive.writestr(_CONFIG, json.dumps(config, default=model_config._plain))
             archive.writestr(_WEIGHTS, weights)
+            for name, data in _asset_files(model).items():
+                archive.writestr(name, data)
 
 
 def _read_archive(filename: str) -> tuple[dict, bytes | None, dict]:
@@ -541,10 +628,13 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
     config, weights, metadata = _read_archive(filename)
     compile_config = config.get("compile_config")
     try:
-        with serialization.lamina_file_scope("lamina_version" in metadata):
+        # tf-keras 2.13+ writes `.keras` archives too: metadata.json's keras_version names the writer.
+        writer = metadata.get("keras_version") if isinstance(metadata, dict) else None
+        with serialization.lamina_file_scope("lamina_version" in metadata), serialization.writer_scope(writer, config):
             model = model_config.model_from_config(config, custom_objects, safe_mode)
     except (TypeError, ValueError) as error:
         raise type(error)(f"Cannot re-create the model saved in {filename!r}: {error}") from error
+    _load_assets(model, filename)
     if weights is None:
         if any(layer.weights for layer in model.layers):
             raise ValueError(f"{filename!r} has no {_WEIGHTS!r}: the archive is incomplete.")
@@ -553,11 +643,16 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
         read_layers(store["layers"] if "layers" in store else store, model.layers, filename)
         if compile and isinstance(compile_config, dict):
             names_optimizer = _compile(model, compile_config, custom_objects, filename)
+            tf_keras = str(metadata.get("keras_version", "")).startswith("2.")
+            optimizer_config = compile_config.get("optimizer")
+            if tf_keras and isinstance(optimizer_config, dict) and "legacy" in str(optimizer_config.get("module")):
+                # tf-keras's OptimizerV2 (its file holds no state): its update rules, as from its .h5 files
+                optimizer_layouts.adapt_optimizer(model.optimizer, optimizer_layouts.TF_LEGACY, optimizer_config)
             state = store.get("optimizer/vars")
             if state is not None and len(state) and model.built:
                 # Without an optimizer in compile_config the state fits only if it was Keras's default one.
                 if names_optimizer or re.fullmatch(r"rm_sprop(_\d+)?", str(state.attrs.get("name", ""))):
-                    _restore_optimizer(model, state, filename)
+                    _restore_optimizer(model, state, filename, tf_keras)
                 else:
                     warnings.warn(
                         f"{filename}: its compile_config names no optimizer, so the model is compiled with "

@@ -104,6 +104,17 @@ def _drop_embedding_dropout(class_name: str, config: dict) -> None:
             )
 
 
+def _check_batchnorm_mode(config: dict) -> None:
+    """Keras 1's BatchNormalization `mode`: 0 (Keras 2's only behaviour) is dropped, 1 and 2 refused as in Keras 2."""
+    mode = config.pop("mode")
+    if mode != 0:
+        raise ValueError(
+            f'Layer "{config.get("name")}": Keras 1\'s BatchNormalization(mode={mode!r}) normalized '
+            + ("each sample over its features" if mode == 1 else "with the batch's own statistics at inference too")
+            + "; Keras 2 dropped modes 1 and 2 and so does lamina (only mode=0, the default, loads)."
+        )
+
+
 def upgrade_layer_config(class_name: str, config: dict) -> dict:
     """`config` with Keras 1's argument names renamed, `input_dtype` as `dtype`, inert keys dropped.
 
@@ -119,6 +130,8 @@ def upgrade_layer_config(class_name: str, config: dict) -> dict:
         if key == "implementation" and class_name in _LAYOUT_MATTERS:
             continue
         config.pop(key, None)
+    if class_name == "BatchNormalization" and "mode" in config:
+        _check_batchnorm_mode(config)
     renames = KERAS1_RENAMES.get(class_name, {})
     if not any(key in config for key in (*renames, "nb_row", "kernel_dim1", "dropout")):
         return config
@@ -157,3 +170,28 @@ def upgrade_layer_class(serialized: dict, custom_objects=None) -> dict:
         return serialized
     class_name, fixed = _CUDNN_CLASSES[name]
     return {**serialized, "class_name": class_name, "config": {**serialized.get("config", {}), **fixed}}
+
+
+# Keras 1 wrote regularizers and constraints as `{"name": class name, **arguments}`, some under names or
+# with arguments Keras 2 renamed (its legacy interfaces converted them the same way).
+_KERAS1_OBJECTS = {
+    "WeightRegularizer": ("L1L2", {}),  # Keras 1.0-1.1
+    "L1L2Regularizer": ("L1L2", {}),  # Keras 1.2
+    "ActivityRegularizer": ("L1L2", {}),  # Keras 1's activity_l1/l2/l1l2 (the same penalty, on outputs)
+    "MaxNorm": ("MaxNorm", {"m": "max_value"}),
+    "MinMaxNorm": ("MinMaxNorm", {"low": "min_value", "high": "max_value"}),
+}
+
+
+def keras1_object(kind: str, config: dict) -> dict:
+    """Keras 1's `{"name": ..., **arguments}` regularizer or constraint as Keras 2's `{"class_name", "config"}`.
+
+    Example:
+        >>> keras1_object("regularizer", {"name": "L1L2Regularizer", "l1": 0.0, "l2": 0.01})
+        {'class_name': 'L1L2', 'config': {'l1': 0.0, 'l2': 0.01}}
+    """
+    arguments = {key: value for key, value in config.items() if key != "name"}
+    class_name, renames = _KERAS1_OBJECTS.get(config["name"], (config["name"], {}))
+    if class_name == "L1L2":
+        arguments = {key: float(arguments.get(key, 0.0)) for key in ("l1", "l2")}
+    return {"class_name": class_name, "config": {renames.get(key, key): value for key, value in arguments.items()}}

@@ -141,6 +141,8 @@ def file_writer(keras_version, backend, optimizer_config: dict | None) -> str:
         return LAMINA  # Keras 2 never ran on these; lamina writes Keras 2's layout from them
     if "-tf" in version or numbers[:2] >= (2, 4):
         config = (optimizer_config or {}).get("config") or {}
+        if isinstance(config.get("inner_optimizer"), dict):  # a LossScaleOptimizer: its inner optimizer decides
+            config = config["inner_optimizer"].get("config") or {}
         return TF_KERAS if config.get("is_legacy_optimizer") is False else TF_LEGACY
     return KERAS2
 
@@ -167,6 +169,9 @@ def adapt_optimizer(optimizer, writer: str, optimizer_config: dict | None) -> No
     if writer not in (KERAS2, TF_LEGACY):
         return
     config = (optimizer_config or {}).get("config") or {}
+    if hasattr(optimizer, "inner_optimizer"):  # a LossScaleOptimizer: its inner optimizer follows the file's rules
+        adapt_optimizer(optimizer.inner_optimizer, writer, config.get("inner_optimizer") or config.get("optimizer"))
+        return
     family = _family(optimizer)
     if family == "Adagrad":
         optimizer._epsilon_outside_root = True
@@ -317,19 +322,50 @@ def match_state(optimizer, names: list, values: list, writer: str):
     family, writer = _family(optimizer), writer or UNKNOWN
     if writer == KERAS3:
         pairs, problem = _match_keras3(optimizer, values)
+    elif hasattr(optimizer, "inner_optimizer"):
+        return _match_loss_scale(optimizer.inner_optimizer, list(names), values, writer)
     elif family is None:
-        return None, f"lamina knows no other Keras's layout for {type(optimizer).__name__}"
+        pairs, problem = None, f"lamina knows no other Keras's layout for {type(optimizer).__name__}"
     else:
         pairs, problem = _match_by_name(optimizer, family, list(names), writer)
         if pairs is None and writer in (KERAS2, TF_LEGACY, UNKNOWN) and family in _KERAS2_LAYOUTS:
             pairs, keras2_problem = _match_keras2(optimizer, family, values)
             problem = problem if writer == TF_LEGACY else keras2_problem
+    if pairs is None and writer == TF_KERAS:  # names under a scope lamina lacks (a wrapper's, a ConvLSTM cell's)
+        pairs = _match_tf_keras_order(optimizer, values)
     if pairs is None:
         return None, problem
     for target, index in pairs:
         if tuple(np.shape(values[index])) != tuple(target.shape):
             return None, f"{target.path!r} has shape {tuple(target.shape)}, the file's {np.shape(values[index])}"
     return [(target, values[index]) for target, index in pairs] + _resume_schedule(optimizer, pairs, values), None
+
+
+def _match_tf_keras_order(optimizer, values: list):
+    """[(variable, index)] by position in tf-keras 2.11+'s `optimizer.variables` order if every shape fits."""
+    from lamina.saving import keras_zip
+
+    variables = tf_keras_zip_order(optimizer, keras_zip.keras3_optimizer_variables(optimizer))
+    if len(variables) != len(values):
+        return None
+    if any(v is not None and tuple(np.shape(value)) != tuple(v.shape) for v, value in zip(variables, values)):
+        return None
+    return [(v, index) for index, v in enumerate(variables) if v is not None]
+
+
+def _match_loss_scale(inner, names: list, values: list, writer: str):
+    """tf-keras's LossScaleOptimizer saves only its inner optimizer's state, under other names.
+
+    Its legacy form nests the names in a `cond_1/` scope (`cond_1/Adam/dense/kernel/m:0`); its 2.11+
+    form leaves the optimizer's scope out (`m/dense/kernel:0`). The loss scale itself is not saved:
+    it restarts at `initial_scale`, as in tf-keras's own `load_model`.
+    """
+    stripped = [re.sub(r"^(cond(_\d+)?/)+", "", name) for name in names]
+    pairs, problem = match_state(inner, stripped, values, writer)
+    if pairs is None:
+        scoped = [name if _plain(name) in _COUNTERS else f"{inner.name}/{name}" for name in stripped]
+        pairs, _ = match_state(inner, scoped, values, writer)
+    return pairs, (None if pairs is not None else problem)
 
 
 def _resume_schedule(optimizer, pairs: list, values: list) -> list:
@@ -361,3 +397,35 @@ def writer_rules(optimizer, attrs, train: dict) -> str:
     writer = file_writer(attrs.get("keras_version"), attrs.get("backend"), config)
     adapt_optimizer(optimizer, writer, config)
     return writer
+
+
+def tf_keras_zip_order(optimizer, keras3_order: list) -> list:
+    """The variables a tf-keras 2.11+ `.keras` file holds for `optimizer`, in the file's order.
+
+    tf-keras saves `optimizer.variables` in Keras 3's order, less what it keeps outside them: the
+    learning rate, Nadam's `u_product` (see `resumed_schedule`) and Adafactor's scalar `r`/`c`
+    placeholders for weights of fewer than two dimensions. Its SGD without momentum still saves one
+    (zero) momentum slot per weight, which stands as None in the list.
+
+    Example:
+        >>> order = tf_keras_zip_order(model.optimizer, keras_zip.keras3_optimizer_variables(model.optimizer))
+    """
+    left_out = {id(getattr(optimizer, "_learning_rate", None)), id(getattr(optimizer, "_u_product", None))}
+    adafactor = any(cls.__name__ == "Adafactor" for cls in type(optimizer).__mro__)
+
+    def placeholder(variable) -> bool:
+        return adafactor and variable.name in ("r", "c") and tuple(variable.shape) == ()
+
+    order = [v for v in keras3_order if id(v) not in left_out and not placeholder(v)]
+    if _family(optimizer) == "SGD" and not getattr(optimizer, "momentum", 0):
+        order += [None] * len(optimizer._built_for or ())
+    return order
+
+
+def resumed_schedule(optimizer, variables: list, values: list) -> list:
+    """[(variable, value)] for Nadam's schedule product where `variables`, set from `values`, lack it.
+
+    Example:
+        >>> for variable, value in resumed_schedule(model.optimizer, variables, values): variable.assign(value)
+    """
+    return _resume_schedule(optimizer, list(zip(variables, range(len(values)))), values)

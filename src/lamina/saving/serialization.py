@@ -17,7 +17,7 @@ import contextlib
 import inspect
 import threading
 
-from lamina.saving import legacy_configs, object_registration
+from lamina.saving import legacy_configs, object_registration, writer_detection
 
 _state = threading.local()
 # Keys Keras writes that change nothing here at their usual value; dropped when not accepted.
@@ -65,9 +65,10 @@ def writer_scope(keras_version=None, config=None):
 
     The writer's `keras_version` ("2.15.0", "3.1.0"; a model file's root attribute, or the
     `keras_version` key at the root of a Keras 1/2 JSON config) decides. Without one, a config
-    whose root has Keras 3's `module` key is Keras 3's (Keras 3 writes no `keras_version` into
-    its JSON; tf-keras 2.13+ writes `module` keys too, but always with a `keras_version`).
-    An enclosing scope wins, so a file's version covers every nested config.
+    without Keras 3's `module` key is Keras 1/2's; one with it is Keras 3's or tf-keras 2.13+'s
+    (which writes `module` keys too, and no `keras_version` outside a model's JSON), told apart
+    by `writer_detection.written_by_keras3`. An enclosing scope wins, so a file's version covers
+    every nested config.
 
     Names whose meaning changed between Keras 2 and 3 (`hard_sigmoid`) are read as their writer meant them.
 
@@ -83,7 +84,7 @@ def writer_scope(keras_version=None, config=None):
         if major.isdigit():
             _state.keras3 = int(major) >= 3
         else:
-            _state.keras3 = isinstance(config, dict) and "module" in config
+            _state.keras3 = writer_detection.written_by_keras3(config)
     try:
         yield
     finally:
@@ -208,6 +209,8 @@ def deserialize_keras_object(config, kind: str, module_objects: dict, custom_obj
         if found is None:
             raise ValueError(_unknown(kind, config, module_objects))
         return found() if isinstance(found, type) else found
+    if "class_name" not in config and "name" in config:  # Keras 1's `{"name": "MaxNorm", "m": 2, ...}`
+        config = legacy_configs.keras1_object(kind, config)
     if "class_name" not in config:
         raise ValueError(f"A serialized {kind} needs a 'class_name' key, got keys {sorted(config)}.")
     name = config.get("registered_name") or config["class_name"]
@@ -288,6 +291,8 @@ def clean_layer_config(cls, config: dict, custom_objects=None) -> dict:
             value = _policy_name(value)
         elif key in ("activation", "recurrent_activation"):
             value = _activation(value, custom_objects)
+        elif isinstance(value, str) and value in getattr(cls, "_config_choices", {}).get(key, ()):
+            pass  # a name the layer reads itself (RandomFourierFeatures' kernel_initializer="gaussian")
         elif (key.endswith(_OBJECT_SUFFIXES) or key == "activity_regularizer") and isinstance(value, (dict, str)):
             kind, known = _module_objects(key)
             if isinstance(value, dict) or kind != "initializer" or value not in known:

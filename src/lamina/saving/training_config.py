@@ -222,6 +222,8 @@ def optimizer_weight_names(optimizer) -> list:
     """The names lamina writes for `optimizer.variables` (the step counter, learning rate, slots)."""
     names = [f"{optimizer.name}/iteration:0", f"{optimizer.name}/learning_rate:0"]
     names += [f"{slot.path}:0" for slot in optimizer._slots]
+    for inner in getattr(optimizer, "_sub_optimizers", list)():  # wrappers: the inner optimizers' variables follow
+        names += optimizer_weight_names(inner)
     return _unique(names)
 
 

@@ -7,6 +7,7 @@ import numpy as np
 _FLOATS = ("float16", "bfloat16", "float32", "float64")
 _INTS = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 _ALIASES = {"float": "float32", "int": "int32", "double": "float64", "half": "float16", "bool_": "bool"}
+_ALIASES.update({"str": "string", "bytes": "string", "tf.string": "string"})  # spellings of string inputs in configs
 
 
 def standardize_dtype(dtype) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-__all__ = ["adam_step", "sgd_step"]
+__all__ = ["adam_step", "apply_if", "sgd_step"]
 
 
 def adam_step(params, grads, ms, vs, lr, beta_1, beta_2, epsilon, iterations):
@@ -22,6 +22,21 @@ def adam_step(params, grads, ms, vs, lr, beta_1, beta_2, epsilon, iterations):
         new_ms.append(m)
         new_vs.append(v)
     return new_params, new_ms, new_vs
+
+
+def apply_if(condition, update, variables) -> None:
+    """Runs `update()`, which assigns to `variables`; where `condition` (a scalar bool) is false they keep their values.
+
+    Under `jit` the condition is not known while tracing, so both outcomes are computed and each variable
+    takes `where(condition, new, old)`: no host read, and the skipped branch's NaNs never reach a variable.
+
+    Example:
+        >>> apply_if(all_finite, lambda: inner.apply(grads, weights), weights + inner.variables)
+    """
+    before = [variable.value for variable in variables]
+    update()
+    for variable, old in zip(variables, before):
+        variable.assign(jnp.where(condition, variable.value, old))
 
 
 def sgd_step(params, grads, momenta, lr, momentum, nesterov):

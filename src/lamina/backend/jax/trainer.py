@@ -105,9 +105,11 @@ class StepRunner:
                 total, per_output = model._compute_loss(x, y, y_pred, sw, training=True)
                 new_ntv = scope.values_for(self.ntv)
             masks = getattr(model, "_output_masks_for_metrics", None)  # out of the gradient trace, as aux
-            return total, (y_pred, per_output, new_ntv, masks)
+            with _scope((self.ov, ov_vals)):  # a LossScaleOptimizer's scale is optimizer state
+                scaled = model.optimizer.scale_loss(total)
+            return scaled, (total, y_pred, per_output, new_ntv, masks)
 
-        (total, (y_pred, per_output, ntv_vals, masks)), grads = jax.value_and_grad(loss_fn, has_aux=True)(tv_vals)
+        (_, (total, y_pred, per_output, ntv_vals, masks)), grads = jax.value_and_grad(loss_fn, has_aux=True)(tv_vals)
         with _scope((self.tv, tv_vals), (self.ov, ov_vals)) as scope:
             model.optimizer.apply(grads, self.tv)
             tv_vals = scope.values_for(self.tv)

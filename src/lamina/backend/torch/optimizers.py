@@ -16,7 +16,7 @@ import torch
 from torch.optim.adam import adam as torch_adam
 from torch.optim.sgd import sgd as torch_sgd
 
-__all__ = ["adam_step", "sgd_step"]
+__all__ = ["adam_step", "apply_if", "sgd_step"]
 
 _FUSED_DEVICES = frozenset({"cpu", "cuda"})
 _FUSED_DTYPES = frozenset({torch.float16, torch.bfloat16, torch.float32, torch.float64})
@@ -62,6 +62,19 @@ def adam_step(params, grads, ms, vs, lr, beta_1, beta_2, epsilon, iterations):
             weight_decay=0.0, eps=epsilon / math.sqrt(1.0 - beta_2**step), maximize=False,
         )  # fmt: skip
     return params, ms, vs
+
+
+def apply_if(condition, update, variables) -> None:
+    """Runs `update()`, which assigns to `variables`, only if `condition` (a scalar bool tensor) is true.
+
+    Steps run eagerly here, and updates write into the tensors in place, so the condition is read on the
+    host (one sync per step, as Keras 3's torch backend does) and the update is skipped, not undone.
+
+    Example:
+        >>> apply_if(all_finite, lambda: inner.apply(grads, weights), weights + inner.variables)
+    """
+    if bool(condition):
+        update()
 
 
 def sgd_step(params, grads, momenta, lr, momentum, nesterov):

@@ -62,7 +62,7 @@ class StepRunner:
         y_pred, total, per_output, masks = self._forward(x, y, sw, True)
         leaves = [v._value for v in self.tv]
         if leaves and isinstance(total, torch.Tensor) and total.requires_grad:
-            grads = torch.autograd.grad(total, leaves, allow_unused=True)
+            grads = torch.autograd.grad(model.optimizer.scale_loss(total), leaves, allow_unused=True)
             grads = [torch.zeros_like(leaf) if g is None else g for g, leaf in zip(grads, leaves)]
         else:
             grads = [torch.zeros_like(leaf) for leaf in leaves]

@@ -287,3 +287,20 @@ class BatchNormalization(Layer):
         if self.synchronized:
             config["synchronized"] = True  # written only when on: tf.keras 2 configs do not know the key
         return config
+
+
+class SyncBatchNormalization(BatchNormalization):
+    """tf-keras 2's `layers.experimental.SyncBatchNormalization`: BatchNormalization with `synchronized=True`.
+
+    Its statistics are those of the whole batch across replicas; with one replica it is BatchNormalization.
+    Its own class keeps tf-keras's name in saved files (the `.keras` weights group `sync_batch_normalization`).
+
+    Example:
+        >>> layer = SyncBatchNormalization(momentum=0.9)
+        >>> layer.synchronized
+        True
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("synchronized", True)
+        super().__init__(**kwargs)

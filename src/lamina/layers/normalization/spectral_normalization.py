@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lamina import initializers, ops
+from lamina.backend.common import StatelessScope
 from lamina.layers.core.wrapper import Wrapper
 from lamina.layers.input_spec import InputSpec
 
@@ -18,8 +19,11 @@ class SpectralNormalization(Wrapper):
     """Keeps the spectral norm of the wrapped layer's `kernel` (or `embeddings`) near 1.
 
     In training mode each call runs `power_iterations` steps of power iteration from the stored
-    estimate `vector_u` (a non-trainable weight of shape `(1, kernel.shape[-1])`), then sets
-    the kernel to `kernel / sigma` and `vector_u` to the new estimate before calling the layer.
+    estimate `vector_u` (a non-trainable weight of shape `(1, kernel.shape[-1])`), stores the new
+    estimate, and calls the layer with `kernel / sigma` in place of its kernel. As in Keras 3's
+    training step (`fit`, `train_on_batch`, `stateless_call`), the gradient flows through that
+    division to the kernel, the optimizer updates the kernel as stored, and the normalized kernel
+    is never written back: inference uses the stored kernel. Both engines behave so.
 
     Args:
         layer: a layer with a `kernel` or `embeddings` weight (Dense, Conv2D, Embedding, ...).
@@ -58,11 +62,6 @@ class SpectralNormalization(Wrapper):
         )  # fmt: skip
         self.built = True
 
-    @property
-    def weights(self) -> list:
-        """Trainable, then non-trainable weights (`kernel, bias, vector_u`): the order of Keras's HDF5 files."""
-        return self.trainable_weights + self.non_trainable_weights if self.trainable else self.non_trainable_weights
-
     def normalized_weights(self):
         """`(new vector_u, kernel / sigma)` after `power_iterations` steps of power iteration."""
         shape = tuple(self.kernel.shape)
@@ -76,12 +75,29 @@ class SpectralNormalization(Wrapper):
         return vector_u, ops.reshape(self.kernel.value / sigma, shape)
 
     def call(self, inputs, training=False):
-        if training:
-            new_u, new_kernel = self.normalized_weights()
-            all_zero = ops.all(ops.equal(self.kernel.value, 0))  # a zero kernel has no direction: leave it
-            self.vector_u.assign(ops.where(all_zero, self.vector_u.value, new_u))
-            self.kernel.assign(ops.where(all_zero, self.kernel.value, new_kernel))
-        return self.layer(inputs)
+        if not training:
+            return self.layer(inputs)
+        new_u, new_kernel = self.normalized_weights()
+        all_zero = ops.all(ops.equal(self.kernel.value, 0))  # a zero kernel has no direction: leave it
+        self.vector_u.assign(ops.where(all_zero, self.vector_u.value, new_u))
+        return self._call_with_kernel(inputs, ops.where(all_zero, self.kernel.value, new_kernel))
+
+    def _call_with_kernel(self, inputs, kernel):
+        """Calls the wrapped layer reading `kernel` as its kernel, without assigning the variable.
+
+        A stateless scope over the wrapped layer's variables substitutes the value (reads of the
+        others go through the scope that may be open around this call); state the wrapped layer
+        updates is passed on to that scope, or to the variables.
+        """
+        own = [v for v in self.layer.weights + self.layer.non_trainable_variables if v is not self.kernel]
+        with StatelessScope([(self.kernel, kernel)] + [(v, v.value) for v in own]) as scope:
+            before = {id(v): scope.get_current_value(v) for v in own}
+            outputs = self.layer(inputs)
+        for variable in self.layer.non_trainable_variables:
+            value = scope.get_current_value(variable)
+            if id(variable) in before and value is not before[id(variable)]:
+                variable.assign(value)
+        return outputs
 
     def compute_output_shape(self, input_shape):
         return self.layer.compute_output_shape(input_shape)

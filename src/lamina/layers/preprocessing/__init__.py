@@ -1,4 +1,5 @@
-"""Preprocessing layers: rescaling, resizing, cropping, category encoding, hashing, discretization, normalization.
+"""Preprocessing layers: rescaling, resizing, cropping, category encoding, hashing, discretization, normalization,
+lookups (StringLookup, IntegerLookup) and TextVectorization.
 
 The layers are exported from `lamina.layers` by their Keras names.
 

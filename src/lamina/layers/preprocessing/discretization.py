@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lamina import ops
-from lamina.layers.layer import Layer
+from lamina.layers.layer import Layer, _call_context
 from lamina.layers.preprocessing.category_encoding import check_output_mode, encode_categories, encoded_shape
 
 
@@ -107,9 +107,14 @@ class Discretization(Layer):
         return len(self.bin_boundaries) + 1 if self.bin_boundaries is not None else self.num_bins
 
     def call(self, inputs):
-        if self.bin_boundaries is None:
-            raise ValueError(f'Layer "{self.name}" has no bin_boundaries: pass them, or call adapt() first.')
-        boundaries = ops.convert_to_tensor(np.asarray(self.bin_boundaries, "float32"))
+        boundaries = self.bin_boundaries
+        if boundaries is None:
+            # A model may be built before adapt() (as in tf-keras, whose configs of such models hold
+            # bin_boundaries None): only the output's shape is needed then, and num_bins sets it.
+            if not _call_context().symbolic:
+                raise ValueError(f'Layer "{self.name}" has no bin_boundaries: pass them, or call adapt() first.')
+            boundaries = []
+        boundaries = ops.convert_to_tensor(np.asarray(boundaries, "float32"))
         inputs = ops.cast(inputs, "float32")
         indices = ops.sum(ops.cast(ops.expand_dims(inputs, -1) >= boundaries, "int32"), axis=-1)
         dtype = "int32" if self.output_mode == "int" else self.dtype

@@ -2,8 +2,9 @@
 
 The hashes are TensorFlow's, computed on the host in `string_hashing` (inside `jit` too, through
 `ops.host_map`): integers are hashed as their decimal digits, floats are first cast to integers.
-Eager calls also take NumPy arrays of strings (`str`, `bytes` or object dtype); symbolic (functional)
-string inputs are not supported, since lamina's tensors hold numbers only.
+Both layers take strings (`accepts_strings`, see `lamina.layers.string_tensors`): NumPy arrays of `str`,
+`bytes` or object dtype eagerly, and string inputs (`Input(..., dtype="string")`) of models, which hash them
+on the host before the numeric rest of the model runs.
 """
 
 from __future__ import annotations
@@ -14,19 +15,12 @@ from lamina import ops
 from lamina.layers.layer import Layer
 from lamina.layers.preprocessing import string_hashing
 from lamina.layers.preprocessing.category_encoding import check_output_mode, encode_categories, encoded_shape
+from lamina.layers.string_tensors import is_text
 
 
 def on_host(value) -> bool:
     """Whether `value` is hashed eagerly on the host: strings, or NumPy integers (which may not fit int32)."""
-    return is_text_array(value) or (isinstance(value, np.ndarray) and value.dtype.kind in "iu")
-
-
-def is_text_array(value) -> bool:
-    """Whether `value` is a NumPy array (or nested list) of strings, which lamina's tensors cannot hold."""
-    if isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.dtype.kind in "OUS"):
-        array = np.asarray(value, dtype=object) if not isinstance(value, np.ndarray) else value
-        return array.size > 0 and isinstance(array.reshape(-1)[0], (str, bytes))
-    return False
+    return is_text(value) or (isinstance(value, np.ndarray) and value.dtype.kind in "iu")
 
 
 class Hashing(Layer):
@@ -42,7 +36,11 @@ class Hashing(Layer):
     Example:
         >>> Hashing(num_bins=3)(np.array([["A"], ["B"], ["C"]]))  # strings, eager
         >>> Hashing(num_bins=3)(np.array([[11], [22], [33]]))
+        >>> text = Input(shape=(1,), dtype="string")
+        >>> model = Model(text, Dense(1)(Hashing(num_bins=8, output_mode="one_hot")(text)))
     """
+
+    accepts_strings = True
 
     def __init__(self, num_bins, mask_value=None, salt=None, output_mode="int", sparse=False, **kwargs):
         if kwargs.get("dtype") is None:
@@ -79,16 +77,22 @@ class Hashing(Layer):
 
     def __call__(self, *args, **kwargs):
         if args and on_host(args[0]):
-            values = np.asarray(args[0])
-            if self.output_mode == "one_hot" and values.ndim > 0 and values.shape[-1] == 1:
-                values = values[..., 0]
-            bins = ops.convert_to_tensor(self._bins(values).astype("int32"))
-            return self._encode(bins)
+            return ops.convert_to_tensor(self.call_on_host(args[0]), dtype=self.compute_output_dtype(None))
         return super().__call__(*args, **kwargs)
 
+    def call_on_host(self, inputs) -> np.ndarray:
+        """The bins (or their encoding) of a NumPy array of strings or integers, as NumPy numbers."""
+        values = np.asarray(inputs)
+        if self.output_mode == "one_hot" and values.ndim > 0 and values.shape[-1] == 1:
+            values = values[..., 0]
+        bins = ops.convert_to_tensor(self._bins(values).astype("int32"))
+        return ops.convert_to_numpy(self._encode(bins))
+
+    def compute_output_dtype(self, input_dtype=None):
+        return "int32" if self.output_mode == "int" else self.dtype
+
     def _encode(self, bins):
-        dtype = "int32" if self.output_mode == "int" else self.dtype
-        return encode_categories(bins, self.output_mode, self.num_bins, dtype)
+        return encode_categories(bins, self.output_mode, self.num_bins, self.compute_output_dtype(None))
 
     def call(self, inputs):
         if self.output_mode == "one_hot" and len(inputs.shape) > 0 and inputs.shape[-1] == 1:
@@ -125,7 +129,10 @@ class HashedCrossing(Layer):
 
     Example:
         >>> HashedCrossing(num_bins=5)([np.array([1, 2]), np.array([3, 4])])
+        >>> HashedCrossing(num_bins=5)([np.array([["a"], ["b"]]), np.array([["x"], ["x"]])])
     """
+
+    accepts_strings = True
 
     def __init__(self, num_bins, output_mode="int", sparse=False, **kwargs):
         if kwargs.get("dtype") is None:
@@ -167,15 +174,21 @@ class HashedCrossing(Layer):
 
     def __call__(self, *args, **kwargs):
         if args and isinstance(args[0], (list, tuple)) and any(on_host(v) for v in args[0]):
-            arrays = [np.asarray(v) for v in args[0]]
-            self._check([a.shape for a in arrays])
-            bins = self._cross(*arrays).reshape(arrays[0].shape).astype("int32")
-            return self._encode(ops.convert_to_tensor(bins))
+            return ops.convert_to_tensor(self.call_on_host(args[0]), dtype=self.compute_output_dtype(None))
         return super().__call__(*args, **kwargs)
 
+    def call_on_host(self, inputs) -> np.ndarray:
+        """The crossed bins (or their one-hot encoding) of a list of NumPy arrays (strings or integers)."""
+        arrays = [np.asarray(v) for v in inputs]
+        self._check([a.shape for a in arrays])
+        bins = self._cross(*arrays).reshape(arrays[0].shape).astype("int32")
+        return ops.convert_to_numpy(self._encode(ops.convert_to_tensor(bins)))
+
+    def compute_output_dtype(self, input_dtype=None):
+        return "int32" if self.output_mode == "int" else self.dtype
+
     def _encode(self, bins):
-        dtype = "int32" if self.output_mode == "int" else self.dtype
-        return encode_categories(bins, self.output_mode, self.num_bins, dtype)
+        return encode_categories(bins, self.output_mode, self.num_bins, self.compute_output_dtype(None))
 
     def call(self, inputs):
         self._check([tuple(x.shape) for x in inputs])

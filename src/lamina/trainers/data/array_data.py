@@ -9,6 +9,7 @@ import numpy as np
 
 from lamina import config
 from lamina.backend import engine
+from lamina.layers.string_tensors import STRING_LAYERS, is_text
 from lamina.trainers.data.lazy_arrays import LAZY_CHUNK_BYTES, RowView, is_lazy_array, take_rows
 from lamina.utils import nest
 
@@ -32,6 +33,11 @@ def _as_array(value, what: str) -> np.ndarray:
         array = np.asarray(value)
     except Exception as err:  # noqa: BLE001 - report any conversion failure with the argument's name
         raise TypeError(f"{what} must be array-like, got {type(value).__name__}: {err}") from None
+    if what.startswith("x") and is_text(array):
+        raise TypeError(
+            f"{what} must hold numbers (bool, int or float), got an array of dtype {array.dtype}. A model takes "
+            f'strings through Input(..., dtype="string") feeding a layer that takes strings ({STRING_LAYERS}).'
+        )
     if array.dtype == object:
         raise TypeError(f"{what} must be a numeric array, got an array of Python objects (ragged or mixed data?).")
     if array.dtype.kind not in "biuf":
@@ -41,6 +47,18 @@ def _as_array(value, what: str) -> np.ndarray:
     if array.ndim == 0:
         raise ValueError(f"{what} must have a batch dimension, got a scalar.")
     return array
+
+
+def _host_inputs(stage, arrays: list) -> list:
+    """The inputs of a model with string inputs: strings checked by its host stage, numbers as usual."""
+    if len(arrays) != len(stage.input_tensors):
+        expected = f"{len(stage.input_tensors)}: {stage.input_names}"
+        raise ValueError(f"x has {len(arrays)} arrays, but the model has {expected}.")
+    strings = set(stage.string_positions)
+    return [
+        stage.string_input(i, value) if i in strings else _as_array(value, f"x[{stage.input_names[i]!r}]")
+        for i, value in enumerate(arrays)
+    ]
 
 
 def _by_names(value, names: list, what: str) -> list:
@@ -73,9 +91,15 @@ class ArrayData:
     def __init__(self, model, x, y=None, sample_weight=None, class_weight=None):
         if x is None:
             raise ValueError("No input data: pass `x` (an array, a list of arrays, or a dict by input name).")
+        if not getattr(model, "built", True) and hasattr(model, "_build_for_strings"):
+            model._build_for_strings(x)  # a Sequential starting with a layer on strings, given strings
         input_names = _input_names(model, x)
-        self.x = [_as_array(v, f"x[{n!r}]" if len(input_names) > 1 else "x") for v, n in
-                  zip(_by_names(x, input_names, "x"), input_names)]  # fmt: skip
+        self.host_stage = getattr(model, "_host_stage", None)  # string inputs: turned into numbers in take()
+        if self.host_stage is not None:
+            self.x = _host_inputs(self.host_stage, _by_names(x, input_names, "x"))
+        else:
+            self.x = [_as_array(v, f"x[{n!r}]" if len(input_names) > 1 else "x") for v, n in
+                      zip(_by_names(x, input_names, "x"), input_names)]  # fmt: skip
         self.single_input = len(self.x) == 1 and not isinstance(x, (list, dict))
         self.input_names = input_names
         self.y = None
@@ -130,6 +154,8 @@ class ArrayData:
         x = [_rows(a, indices) for a in self.x]
         y = None if self.y is None else [_rows(a, indices) for a in self.y]
         sw = None if self.sample_weight is None else [a[indices] for a in self.sample_weight]
+        if self.host_stage is not None:  # the model's layers on strings run here, on the host, batch by batch
+            return self.host_stage.run(x), y, sw
         return (x[0] if self.single_input else x), y, sw
 
     def split(self, validation_split: float):
@@ -149,6 +175,7 @@ class ArrayData:
         subset.y = None if self.y is None else [_view(a, part) for a in self.y]
         subset.sample_weight = None if self.sample_weight is None else [a[part] for a in self.sample_weight]
         subset.single_input, subset.input_names = self.single_input, self.input_names
+        subset.host_stage = self.host_stage
         subset.n = len(subset.x[0])
         return subset
 

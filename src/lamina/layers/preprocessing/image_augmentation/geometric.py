@@ -12,6 +12,7 @@ import math
 
 from lamina import ops
 from lamina.backend.common.seed import numpy_rng
+from lamina.layers.layer import _call_context
 from lamina.layers.preprocessing.image_augmentation import _image_ops
 from lamina.layers.preprocessing.image_augmentation._base import BaseImageAugmentationLayer, checked_range
 
@@ -266,26 +267,45 @@ class RandomCrop(BaseImageAugmentationLayer):
     image at inference, is cropped to the target aspect ratio about its center and resized
     (bilinear), as Keras 2's `smart_resize` does, so the output always has the target size.
 
+    Keras 3 changed the inference: its RandomCrop returns the images unchanged there (and draws a
+    window only when the images are larger than it on both axes). A model file keeps the meaning
+    of the Keras that wrote it: read from a Keras 3 file (`.keras`, HDF5 or JSON) the layer gets
+    `crop_at_inference=False`; from a Keras 1/2 or tf-keras file, or built in code, True. Saving
+    keeps the meaning: a `.keras` config names `crop_at_inference: true` (which Keras 3 refuses
+    rather than predict other numbers), a Keras 2-form (HDF5, JSON) config
+    `crop_at_inference: false` (which Keras 2 refuses).
+
     Args:
         height: the output height.
         width: the output width.
+        crop_at_inference: True (Keras 2): crop and resize at inference; False (Keras 3): the
+            images pass through unchanged at inference.
 
     Example:
         >>> RandomCrop(4, 4, seed=1)(np.zeros((2, 6, 8, 3)), training=True).shape
         (2, 4, 4, 3)
+        >>> RandomCrop(4, 4, crop_at_inference=False)(np.zeros((2, 6, 8, 3)), training=False).shape
+        (2, 6, 8, 3)
     """
 
-    def __init__(self, height, width, seed=None, data_format=None, **kwargs):
+    def __init__(self, height, width, seed=None, data_format=None, crop_at_inference=True, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         for argument, value in (("height", height), ("width", width)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f'Layer "{self.name}": {argument} must be a positive int, got {value!r}.')
+        if not isinstance(crop_at_inference, bool):
+            raise TypeError(f'Layer "{self.name}": crop_at_inference must be a bool, got {crop_at_inference!r}.')
         self.height, self.width = height, width
+        self.crop_at_inference = crop_at_inference
 
     def augment(self, images):
         _, in_height, in_width, _ = images.shape
-        if in_height < self.height or in_width < self.width:
-            return self.inference(images)
+        if self.crop_at_inference:  # Keras 2 draws a window whenever one fits
+            window_fits = in_height >= self.height and in_width >= self.width
+        else:  # Keras 3 only when the images are larger on both axes
+            window_fits = in_height > self.height and in_width > self.width
+        if not window_fits:
+            return self._center_crop_and_resize(images)
         top = ops.cast(ops.floor(self.uniform((), 0.0, float(in_height - self.height + 1))), "int32")
         left = ops.cast(ops.floor(self.uniform((), 0.0, float(in_width - self.width + 1))), "int32")
         rows = ops.minimum(top + ops.arange(self.height, dtype="int32"), in_height - 1)
@@ -293,6 +313,13 @@ class RandomCrop(BaseImageAugmentationLayer):
         return ops.take(ops.take(images, rows, axis=1), cols, axis=2)
 
     def inference(self, images):
+        # Keras 3 declares the cropped shape whatever it returns, and builds the layers after it for
+        # that shape: shape inference (a functional model being traced) gets it too.
+        if self.crop_at_inference or _call_context().symbolic:
+            return self._center_crop_and_resize(images)
+        return images
+
+    def _center_crop_and_resize(self, images):
         _, in_height, in_width, _ = images.shape
         crop_height = max(min(in_height, int(in_width * self.height / self.width)), 1)
         crop_width = max(min(in_width, int(in_height * self.width / self.height)), 1)
@@ -309,7 +336,27 @@ class RandomCrop(BaseImageAugmentationLayer):
         return tuple(shape)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "height": self.height, "width": self.width}
+        """The Keras 2-form config; `crop_at_inference` only when False (Keras 3's meaning, see the class)."""
+        config = {**super().get_config(), "height": self.height, "width": self.width}
+        if not self.crop_at_inference:
+            config["crop_at_inference"] = False
+        return config
+
+    def keras3_layer_config(self, config: dict) -> dict:
+        """The `.keras` form of `config`: `crop_at_inference` only when True (Keras 2's meaning)."""
+        config = {key: value for key, value in config.items() if key != "crop_at_inference"}
+        if self.crop_at_inference:
+            config["crop_at_inference"] = True
+        return config
+
+    @classmethod
+    def from_config(cls, config_dict: dict):
+        """Without `crop_at_inference`, the meaning of the Keras that wrote the config (see the class)."""
+        from lamina.saving.serialization import reading_keras3
+
+        config_dict = dict(config_dict)
+        config_dict.setdefault("crop_at_inference", not reading_keras3())
+        return super().from_config(config_dict)
 
 
 class _RandomLength(BaseImageAugmentationLayer):
