@@ -19,6 +19,7 @@ from layer_harness import as_numpy, assert_close
 import lamina
 from lamina import layers
 from lamina.layers.preprocessing import string_hashing
+from lamina.layers.preprocessing.text_vectorization import callable_from_config
 
 HERE = os.path.join(os.path.dirname(__file__), "..", "fixtures", "lookup")
 
@@ -35,6 +36,9 @@ def build_case(name: str):
     kwargs = dict(case["kwargs"])
     if isinstance(kwargs.get("ngrams"), list):
         kwargs["ngrams"] = tuple(kwargs["ngrams"])
+    for key in ("standardize", "split"):
+        if isinstance(kwargs.get(key), dict):  # a registered callable, as Keras 3 serializes it
+            kwargs[key] = callable_from_config(kwargs[key], key)
     layer = getattr(layers, case["class_name"])(**kwargs)
     integers = case["class_name"] == "IntegerLookup" or kwargs.get("invert")
     if case["adapt"] is not None:
@@ -64,16 +68,48 @@ def test_lookup_matches_keras(name):
 
 def test_integer_lookup_on_device_and_in_a_model():
     """Tensors take the device path (sorted vocabulary + binary search), also jitted inside predict()."""
-    for name in ("il_oov3", "il_invert", "il_oov3_farmhash", "il_tfidf_adapt"):
+    for name in ("il_oov3", "il_invert", "il_multi_hot_rank3", "il_oov3_farmhash", "il_tfidf_adapt"):
         layer, inputs, case = build_case(name)
         inputs = inputs.astype("int32")
         expected = np.array(case["output"])
-        if name in ("il_oov3", "il_invert"):  # eager tensors (each new shape costs JAX a compile: keep few)
+        # Eager tensors (each new shape costs JAX a compile: keep few).
+        if name in ("il_oov3", "il_invert", "il_multi_hot_rank3"):
             assert_close(as_numpy(layer(lamina.ops.convert_to_tensor(inputs))), expected, atol=1e-6, what=name)
             continue
         symbolic = lamina.Input(inputs.shape[1:], dtype="int32")
         model = lamina.Model(symbolic, layer(symbolic))
         assert_close(model.predict(inputs, verbose=0), expected, atol=1e-6, what=f"{name} in a model")
+
+
+def test_integer_lookup_without_oov_indices_on_device():
+    """num_oov_indices=0: an unknown value is an error on the device path too (Keras 3 raises), also in predict."""
+    layer = layers.IntegerLookup(vocabulary=[1, 2, 3], num_oov_indices=0, mask_token=0)
+    known = lamina.ops.convert_to_tensor(np.array([[1, 3, 0]], "int32"))
+    assert as_numpy(layer(known)).tolist() == [[1, 3, 0]]  # [mask] 1 2 3: no OOV index
+    with pytest.raises(ValueError, match="num_oov_indices=0.*unknown value 5"):
+        layer(lamina.ops.convert_to_tensor(np.array([[1, 5]], "int32")))
+    symbolic = lamina.Input((2,), dtype="int32")
+    model = lamina.Model(symbolic, layer(symbolic))
+    assert model.predict(np.array([[2, 0]], "int32"), verbose=0).tolist() == [[2, 0]]
+    with pytest.raises(Exception, match="unknown value 7"):  # jitted: JAX reports it as a runtime error
+        model.predict(np.array([[7, 1]], "int32"), verbose=0)
+
+
+def test_category_encoding_rank3_reduces_axis_1():
+    """Keras 3 reduces axis 1 of (batch, steps, features) ids; the declared shape is the values' shape."""
+    ids = np.array([[[0, 1], [2, 2], [4, 1]], [[3, 0], [1, 1], [9, 3]]])
+    expected = np.zeros((2, 2, 5), "float32")
+    for b in range(2):
+        for j in range(2):
+            for i in ids[b, :, j]:
+                if i < 5:
+                    expected[b, j, i] += 1
+    symbolic = lamina.Input((3, 2), dtype="int32")
+    for mode, want in (("count", expected), ("multi_hot", np.minimum(expected, 1))):
+        layer = layers.CategoryEncoding(5, output_mode=mode)
+        out = layer(symbolic)
+        assert tuple(out.shape) == (None, 2, 5) == layer.compute_output_shape((None, 3, 2))
+        assert_close(as_numpy(layer(lamina.ops.convert_to_tensor(ids))), want, what=mode)
 
 
 def test_lookup_against_numpy():

@@ -17,6 +17,12 @@ from lamina import layers
 TEXT_CASES = [n for n in keras_cases() if n.startswith("tv_")]
 
 
+@lamina.saving.register_keras_serializable(package="lamina_test")
+def bar_split(texts):
+    """The NumPy twin of make_lookup.py's `lamina_test>bar_split` (Keras's splits a tf string tensor at "|")."""
+    return [text.split("|") for text in texts]
+
+
 @pytest.mark.parametrize("name", TEXT_CASES)
 def test_text_vectorization_matches_keras(name):
     check_case(name)
@@ -77,6 +83,29 @@ def test_config_round_trip_and_keras_configs():
             assert_close(as_numpy(restored(np.array(case["input"]))), np.array(case["output"]), what=name)
         else:  # adapted: the config keeps no vocabulary but its size, so the output shape is known
             assert restored.compute_output_shape((None, 1)) == (None, len(case["vocabulary"]))
+
+
+def test_callable_config_as_keras3_writes_it(tmp_path):
+    """A registered `split` is saved by its registered name in Keras 3's form and found again; a lambda is
+    saved as bytecode that loads only with safe_mode=False (as Keras 3 does)."""
+    case = keras_cases()["tv_registered_split"]
+    layer = layers.TextVectorization(**{**case["kwargs"], "split": bar_split})
+    assert json.loads(json.dumps(layer.get_config()))["split"] == case["config"]["split"]
+    restored = layers.TextVectorization.from_config(case["config"])  # Keras 3's own config
+    assert as_numpy(restored(np.array(case["input"]))).tolist() == case["output"]
+    inputs = lamina.Input((1,), dtype="string")
+    path = str(tmp_path / "split.keras")
+    lamina.Model(inputs, layer(inputs)).save(path)
+    loaded = lamina.models.load_model(path)
+    assert loaded.predict(np.array(case["input"]), verbose=0).tolist() == case["output"]
+    anonymous = layers.TextVectorization(standardize=lambda texts: [t.upper() for t in texts], vocabulary=["A"])
+    config = json.loads(json.dumps(anonymous.get_config()))
+    assert config["standardize"]["class_name"] == "__lambda__"
+    with pytest.raises(ValueError, match="safe_mode=False"):
+        layers.TextVectorization.from_config(config)
+    with lamina.saving.safe_mode_scope(False):
+        unsafe = layers.TextVectorization.from_config(config)
+    assert as_numpy(unsafe(np.array(["a q"]))).tolist() == [[2, 1]]
 
 
 def test_call_on_host_contract_and_errors():

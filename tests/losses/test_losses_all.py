@@ -439,3 +439,20 @@ def test_ignore_class_through_fit_matches_keras3(rng, keras3):
     np.testing.assert_allclose(history.history["loss"], oracle_history.history["loss"], rtol=1e-5)
     for a, b in zip(model.get_weights(), oracle.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_ignore_class_with_sample_weights_compiled_matches_keras3(rng, keras3):
+    # "mean_with_sample_weight" divides by the weights of the kept samples: a compiled model must use the
+    # loss's own __call__ (as Keras does), not only its per-sample values.
+    x = rng.normal(size=(N, 5)).astype("float32")
+    y = np.array([0, 3, 1, 3, 2, 1])
+    weights = np.array([1.0, 2.0, 0.5, 1.0, 3.0, 1.5], "float32")
+    model = lamina.Sequential([lamina.layers.Dense(C, input_shape=(5,))])
+    oracle = keras3.Sequential([keras3.Input((5,)), keras3.layers.Dense(C)])
+    oracle.set_weights(model.get_weights())
+    kwargs = {"from_logits": True, "ignore_class": 3, "reduction": "mean_with_sample_weight"}
+    model.compile(loss=losses.SparseCategoricalCrossentropy(**kwargs))
+    oracle.compile(loss=keras3.losses.SparseCategoricalCrossentropy(**kwargs))
+    got = model.evaluate(x, y, sample_weight=weights, batch_size=N, verbose=0)
+    want = oracle.evaluate(x, y, sample_weight=weights, batch_size=N, verbose=0)
+    np.testing.assert_allclose(got, want, rtol=1e-5)

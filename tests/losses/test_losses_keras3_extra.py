@@ -115,6 +115,37 @@ def test_generalized_cross_entropy_column_labels_pair_every_label_with_every_row
     _close(model.evaluate(y_pred, y_true, verbose=0), expected.mean())
 
 
+def test_generalized_cross_entropy_column_labels_weigh_the_last_axis(data, keras3):
+    """With (batch, 1) labels and (batch,) weights, Keras 3.15 weighs the (batch, batch) matrix along its last
+    axis (row j of y_pred): standalone, in evaluate and in a training step."""
+    y_true, y_pred, weights = data["classes"][:, None], data["probabilities"], data["weights"][:5]
+    pairs = y_pred[:, y_true[:, 0]].T  # pairs[i, j] = y_pred[j, y_true[i]]
+    weighted = (1.0 - pairs.astype(np.float64) ** 0.7) / 0.7 * weights[None, :]
+    expected = {
+        "none": weighted,
+        "sum": weighted.sum(),
+        "sum_over_batch_size": weighted.mean(),
+        "mean_with_sample_weight": weighted.sum() / weights.sum(),
+    }
+    for reduction, want in expected.items():
+        loss = losses.CategoricalGeneralizedCrossEntropy(q=0.7, reduction=reduction)
+        _close(loss(y_true, y_pred, sample_weight=weights), want)
+    oracle_loss = keras3.losses.CategoricalGeneralizedCrossEntropy(q=0.7)
+    _close(expected["sum_over_batch_size"], oracle_loss(y_true, y_pred, sample_weight=weights))
+    x = np.log(y_pred)  # softmax(log p) = p: the model's predictions are y_pred
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(3, activation="softmax")])
+    oracle = keras3.Sequential([keras3.Input((3,)), keras3.layers.Dense(3, activation="softmax")])
+    model.set_weights([np.eye(3, dtype="float32"), np.zeros(3, "float32")])
+    oracle.set_weights(model.get_weights())
+    model.compile(lamina.optimizers.SGD(0.5), loss=losses.CategoricalGeneralizedCrossEntropy(q=0.7))
+    oracle.compile(keras3.optimizers.SGD(0.5), loss=oracle_loss)
+    _close(model.evaluate(x, y_true, sample_weight=weights, batch_size=5, verbose=0), expected["sum_over_batch_size"])
+    model.fit(x, y_true, sample_weight=weights, batch_size=5, epochs=1, shuffle=False, verbose=0)
+    oracle.fit(x, y_true, sample_weight=weights, batch_size=5, epochs=1, shuffle=False, verbose=0)
+    for got, want in zip(model.get_weights(), oracle.get_weights()):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
 def test_circle_matches_keras_with_its_masked_mean(data, keras3):
     y_true, y_pred = data["groups"], data["embeddings"]
     # Sample 4 is alone in its group: no positive pair, a loss of 0, left out of the mean.
@@ -127,6 +158,10 @@ def test_circle_matches_keras_with_its_masked_mean(data, keras3):
     _close(loss(y_true, y_pred, data["weights"]), oracle(y_true, y_pred, data["weights"]), rtol=1e-4)
     summed = losses.Circle(reduction="sum")(y_true, y_pred, data["weights"])
     _close(summed, np.sum(_np(values) * data["weights"]), rtol=1e-4)
+    # Compiled, the mean is also over the counted samples only (as Keras 3, whose loss carries a mask).
+    model = lamina.Sequential([lamina.Input((y_pred.shape[1],)), lamina.layers.Identity()])
+    model.compile(loss=losses.Circle())
+    _close(model.evaluate(y_pred, y_true, batch_size=len(y_pred), verbose=0), _np(values).sum() / 5, rtol=1e-4)
     references = y_pred[::-1] * 0.5
     _close(
         losses.circle(y_true, y_pred, ref_labels=y_true[::-1], ref_embeddings=references, gamma=5.0),

@@ -13,11 +13,11 @@ import threading
 
 import numpy as np
 
-from lamina import config
 from lamina.backend import KerasTensor, Variable, engine
+from lamina.backend.common import autocast, is_float_dtype, standardize_dtype, to_snake_case, unique_name
 from lamina.backend.common import device as device_stack
-from lamina.backend.common import is_float_dtype, standardize_dtype, to_snake_case, unique_name
 from lamina.layers import string_tensors
+from lamina.layers.dtype_policy_mixin import DTypePolicyMixin, policy_config
 from lamina.layers.input_spec import InputSpec, check_input
 from lamina.layers.node import Node
 from lamina.utils import nest
@@ -56,7 +56,7 @@ def structure_changed() -> None:
 _LAYER_KWARGS = ("input_shape", "batch_input_shape", "batch_size", "input_dim", "input_length")
 
 
-class Layer:
+class Layer(DTypePolicyMixin):
     """The base class of all layers.
 
     Args:
@@ -65,7 +65,8 @@ class Layer:
             (divided by the batch size, as in Keras).
         name: a unique name; by default the class name in snake case, numbered
             (`dense`, `dense_1`, ...).
-        dtype: the dtype of the layer's weights and computations (default floatx).
+        dtype: a dtype name, a dtype policy ("mixed_float16": float16 compute, float32 weights) or a
+            `DTypePolicy`; by default the global policy (floatx, unless `mixed_precision.set_global_policy`).
         input_shape, batch_input_shape, batch_size, input_dim: on the first layer
             of a Sequential model, the shape of its input (Keras 2 style).
 
@@ -92,7 +93,7 @@ class Layer:
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         if not isinstance(self.name, str) or not self.name:
             raise ValueError(f"Layer name must be a non-empty string, got {name!r}.")
-        self.dtype = standardize_dtype(dtype or config.floatx()) if not isinstance(dtype, dict) else config.floatx()
+        self.dtype = dtype  # a name, a DTypePolicy or a policy config; None: the global policy
         self.input_spec = None
         self.supports_masking = False
         self.activity_regularizer = regularizers.get(activity_regularizer)
@@ -191,7 +192,7 @@ class Layer:
                     )
                 initializer = shape
             name, shape = None, name
-        kwargs.pop("autocast", None)
+        autocast_weight = kwargs.pop("autocast", True)
         kwargs.pop("aggregation", None)
         kwargs.pop("use_resource", None)
         if kwargs:
@@ -203,6 +204,7 @@ class Layer:
         init = initializers.get(initializer)
         variable = Variable(init, shape=shape, dtype=dtype, trainable=trainable, name=name or "variable")
         variable.path = f"{self.name}/{variable.name}"
+        variable.autocast = bool(autocast_weight)  # False: read as stored even inside a mixed-precision call
         variable.regularizer = regularizers.get(regularizer)
         variable.constraint = constraints.get(constraint)  # names and Keras config dicts too
         (self._trainable_variables if trainable else self._non_trainable_variables).append(variable)
@@ -354,9 +356,9 @@ class Layer:
         """The output shape for `input_shape`, found by running `call` symbolically."""
         is_shape = isinstance(input_shape, tuple) and all(d is None or isinstance(d, int) for d in input_shape)
         if is_shape:
-            spec = KerasTensor(input_shape, dtype=self.dtype)
+            spec = KerasTensor(input_shape, dtype=self._compute_dtype)
         else:
-            spec = [KerasTensor(s, dtype=self.dtype) for s in input_shape]
+            spec = [KerasTensor(s, dtype=self._compute_dtype) for s in input_shape]
         self._maybe_build(spec)
         out = engine.core.compute_output_spec(self._run_call, spec)
         return nest.map_structure(lambda t: t.shape, out)
@@ -365,9 +367,9 @@ class Layer:
         """The output's dtype for inputs of `input_dtype`, where a call is not traced (string inputs).
 
         A layer with `accepts_strings = True` (see `lamina.layers.string_tensors`) overrides it
-        when its output's dtype is not its `dtype`.
+        when its output's dtype is not its `compute_dtype`.
         """
-        return self.dtype
+        return self._compute_dtype
 
     # ----------------------------------------------------------------- calling
     accepts_strings = False  # True: the layer takes strings, through call_on_host (layers/string_tensors.py)
@@ -409,10 +411,11 @@ class Layer:
                     f'Layer "{self.name}" expects numeric inputs (bool, int or float), '
                     f"got an array of dtype {array.dtype}."
                 )
-            dtype = self.dtype if array.dtype.kind == "f" else None
+            dtype = self._input_dtype if array.dtype.kind == "f" else None
             return engine.core.convert_to_tensor(array, dtype=dtype)
-        if self.dtype != standardize_dtype(value.dtype) and is_float_dtype(value.dtype) and is_float_dtype(self.dtype):
-            return engine.core.cast(value, self.dtype)
+        compute = self._input_dtype
+        if compute != standardize_dtype(value.dtype) and is_float_dtype(value.dtype) and is_float_dtype(compute):
+            return engine.core.cast(value, compute)
         return value
 
     def _check_inputs(self, inputs) -> None:
@@ -443,7 +446,10 @@ class Layer:
         ctx.depth += 1
         ctx.training = training
         try:
-            outputs = self.call(inputs, *args, **kwargs)
+            if self._autocast_dtype is None and not autocast.ACTIVE[0]:
+                outputs = self.call(inputs, *args, **kwargs)
+            else:
+                outputs = self._call_autocast(inputs, args, kwargs)
         finally:
             ctx.depth -= 1
             ctx.training = previous
@@ -469,8 +475,10 @@ class Layer:
         self._maybe_build(inputs)
         ctx = _call_context()
         was_symbolic, ctx.symbolic = ctx.symbolic, True
+        # Traced with the inputs' floats in the compute dtype, as they are cast when the layer runs.
+        spec_args = (nest.map_structure(self._symbolic_input, inputs), *args[1:])
         try:
-            outputs = engine.core.compute_output_spec(self._run_call, *args, **kwargs)
+            outputs = engine.core.compute_output_spec(self._run_call, *spec_args, **kwargs)
         finally:
             ctx.symbolic = was_symbolic
         flat = nest.flatten(outputs)
@@ -515,7 +523,7 @@ class Layer:
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict:
         """The constructor arguments that re-create this layer (without weights)."""
-        config_dict = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        config_dict = {"name": self.name, "trainable": self.trainable, "dtype": policy_config(self._dtype_policy)}
         if self._batch_input_shape is not None:
             config_dict["batch_input_shape"] = list(self._batch_input_shape)
         return config_dict

@@ -80,7 +80,7 @@ class RandomFourierFeatures(Layer):
 
     def call(self, inputs):
         kernel = ops.divide(self.unscaled_kernel, self.kernel_scale)
-        return ops.cos(ops.add(ops.matmul(ops.cast(inputs, self.dtype), kernel), self.bias))
+        return ops.cos(ops.add(ops.matmul(ops.cast(inputs, self.compute_dtype), kernel), self.bias))
 
     def compute_output_shape(self, input_shape):
         return (*tuple(input_shape)[:-1], self.output_dim)

@@ -90,8 +90,8 @@ class Circle(LossFunctionWrapper):
         y_true, y_pred = match_ranks(ops.convert_to_tensor(y_true), ops.convert_to_tensor(y_pred))
         return circle(y_true, y_pred, **self.fn_kwargs)
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        values = self.call(y_true, y_pred)
+    def weighted_reduce(self, values, sample_weight=None):
+        # Only samples with a positive loss count: here, so a compiled model reduces as a direct call does.
         counted = values > 0
         weight = ops.cast(counted, ops.dtype_of(values))
         if self.reduction in ("sum_over_batch_size", "mean"):

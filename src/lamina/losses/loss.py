@@ -107,7 +107,14 @@ class Loss:
         raise NotImplementedError
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        values = self.call(y_true, y_pred)
+        return self.weighted_reduce(self.call(y_true, y_pred), sample_weight)
+
+    def weighted_reduce(self, values, sample_weight=None):
+        """`call`'s values weighted by `sample_weight` and reduced (also what a compiled model does with them).
+
+        Example:
+            >>> MeanSquaredError(reduction="sum").weighted_reduce(ops.ones((4,)), ops.ones((4,)) * 0.5)  # 2.0
+        """
         return reduce_values(values, sample_weight, self.reduction)
 
     def get_config(self) -> dict:

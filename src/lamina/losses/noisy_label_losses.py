@@ -63,3 +63,21 @@ class CategoricalGeneralizedCrossEntropy(LossFunctionWrapper):
     def call(self, y_true, y_pred):
         y_true, y_pred = match_ranks(ops.convert_to_tensor(y_true), ops.convert_to_tensor(y_pred))
         return categorical_generalized_cross_entropy(y_true, y_pred, q=self.q)
+
+    def weighted_reduce(self, values, sample_weight=None):
+        """As Keras 3.15 weighs the (batch, batch) values of (batch, 1) labels: (batch,) weights multiply the
+        last axis (row j of `y_pred`), and "mean_with_sample_weight" divides by the weights' own sum.
+
+        Example:
+            >>> loss = CategoricalGeneralizedCrossEntropy(reduction="sum")
+            >>> loss.weighted_reduce(ops.ones((2, 2)), np.array([1.0, 3.0]))  # 8.0
+        """
+        if sample_weight is None or values.ndim != 2:
+            return super().weighted_reduce(values, sample_weight)
+        sample_weight = ops.cast(sample_weight, ops.dtype_of(values))
+        weighted = values * sample_weight  # NumPy broadcasting: (batch,) along the last axis, (batch, 1) the first
+        if self.reduction in ("none", None):
+            return weighted
+        if self.reduction == "mean_with_sample_weight":
+            return ops.sum(weighted) / ops.maximum(ops.sum(sample_weight), config.epsilon())
+        return super().weighted_reduce(weighted, None)

@@ -29,6 +29,7 @@ class Model(Trainer, Layer):
         return object.__new__(cls)
 
     _host_stage = None  # a model with string inputs: its layers on strings (lamina.models.host_stage)
+    _autocast_layer = False  # under mixed precision each of its layers casts by its own policy, not the model
 
     def __init__(self, *args, **kwargs):
         trainable = kwargs.pop("trainable", True)

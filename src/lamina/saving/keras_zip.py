@@ -79,8 +79,9 @@ def _keras3_object(value, module: str):
 def _keras3_layer_config(class_name: str, config: dict) -> dict:
     out = {}
     for key, value in config.items():
-        if key == "dtype" and isinstance(value, str) and class_name != "InputLayer":
-            value = _keras3_object({"class_name": "DTypePolicy", "config": {"name": value}}, "keras")
+        if key == "dtype" and isinstance(value, (str, dict)) and class_name != "InputLayer":
+            name = value if isinstance(value, str) else value["config"]["name"]  # a mixed policy: tf-keras's dict
+            value = _keras3_object({"class_name": "DTypePolicy", "config": {"name": name}}, "keras")
         elif key in ("activation", "recurrent_activation") and isinstance(value, str):
             value = activations.keras3_config_name(value)  # hard_sigmoid: Keras 3's name means Keras 3's formula
         elif key == "batch_input_shape":
@@ -449,10 +450,18 @@ def write_weights(f, model, include_optimizer: bool = True) -> None:
     if include_optimizer and getattr(model, "compiled", False) and optimizer is not None:
         if optimizer._built_for is None and model.built:
             training_config.build_optimizer(model)
-        group = f.create_group("optimizer").create_group("vars")
-        group.attrs["name"] = optimizer.name
-        for index, variable in enumerate(keras3_optimizer_variables(optimizer)):
-            group.create_dataset(str(index), data=variable.numpy())
+        _write_optimizer(f.create_group("optimizer"), optimizer)
+
+
+def _write_optimizer(folder, optimizer) -> None:
+    group = folder.create_group("vars")
+    group.attrs["name"] = optimizer.name
+    for index, variable in enumerate(keras3_optimizer_variables(optimizer)):
+        group.create_dataset(str(index), data=variable.numpy())
+    if type(optimizer).__name__ == "LossScaleOptimizer":
+        # Keras 3 stores the wrapper's variables (its own, then the inner's) and, again, the inner optimizer's
+        # under `inner_optimizer/`, which is where it reads them back from.
+        _write_optimizer(folder.create_group("inner_optimizer"), optimizer.inner_optimizer)
 
 
 def _asset_owners(model) -> list:

@@ -41,8 +41,18 @@ def training_config(model) -> dict | None:
         "metrics": _serialize_entry(compiled.get("metrics")),
         "weighted_metrics": _serialize_entry(compiled.get("weighted_metrics")),
         "loss_weights": _serialize_entry(compiled.get("loss_weights")),
-        "optimizer_config": {"class_name": type(optimizer).__name__, "config": optimizer.get_config()},
+        "optimizer_config": _optimizer_config(optimizer),
     }
+
+
+def _optimizer_config(optimizer) -> dict:
+    config = optimizer.get_config()
+    if type(optimizer).__name__ == "LossScaleOptimizer" and config.get("name") == "LossScaleOptimizer":
+        # tf-keras's form for the one `compile` makes under mixed_float16: tf-keras's LossScaleOptimizer takes no
+        # `name` (a name of the user's own stays: the optimizer's weights in the file are named after it).
+        config = {key: value for key, value in config.items() if key != "name"}
+        config["dynamic"] = True
+    return {"class_name": type(optimizer).__name__, "config": config}
 
 
 # ------------------------------------------------------------------------- read

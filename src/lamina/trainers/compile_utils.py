@@ -10,6 +10,7 @@ from __future__ import annotations
 from lamina import losses as losses_module
 from lamina import metrics as metrics_module
 from lamina import ops
+from lamina.backend.common import standardize_dtype
 from lamina.losses.losses import LossFunctionWrapper, reduce_values
 
 
@@ -64,13 +65,19 @@ class CompileLoss:
             if y_true is None or y_true[i] is None:
                 raise ValueError(f"The model's output {i} has a loss but no target was given for it.")
             weight = None if sample_weight is None else sample_weight[i]
-            values = loss.call(y_true[i], y_pred[i])
-            value = reduce_values(values, weight, loss.reduction)
+            value = loss(y_true[i], _full_precision(y_pred[i]), weight)  # a Loss's own __call__, as Keras's
             per_output.append(value)
             # `0.0 + 1.0 * value` would add two nodes to every backward pass of a one-output model.
             weighted = value if self.weights[i] == 1.0 else self.weights[i] * value
             total = weighted if isinstance(total, float) and total == 0.0 else total + weighted
         return total, per_output
+
+
+def _full_precision(y_pred):
+    """float16/bfloat16 predictions (a mixed-precision model's) as float32: Keras computes losses in floatx."""
+    if getattr(y_pred, "dtype", None) is not None and standardize_dtype(y_pred.dtype) in ("float16", "bfloat16"):
+        return ops.cast(y_pred, "float32")
+    return y_pred
 
 
 def _resolve_accuracy(name: str, loss, y_true_shape, y_pred_shape):
@@ -158,7 +165,7 @@ class CompileMetrics:
             weight = sample_weight[i] if (weighted and sample_weight is not None) else None
             if masks is not None and i < len(masks) and masks[i] is not None:
                 weight = _with_mask(weight, masks[i])
-            metric.update_state(y_true[i], y_pred[i], sample_weight=weight)
+            metric.update_state(y_true[i], _full_precision(y_pred[i]), sample_weight=weight)
 
     def results(self) -> dict:
         return {metric.name: metric.result() for metric in self.all_metrics}

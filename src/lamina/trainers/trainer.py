@@ -18,6 +18,7 @@ from lamina.backend.common.seed import numpy_rng
 from lamina.callbacks.callback import CallbackList
 from lamina.callbacks.history import History
 from lamina.callbacks.progbar_logger import ProgbarLogger
+from lamina.dtype_policies.dtype_policy import needs_loss_scaling
 from lamina.trainers.compile_utils import CompileLoss, CompileMetrics, masked_sample_weights, regularization_total
 from lamina.trainers.data.array_data import ArrayData, balanced_chunk, batch_chunks, epoch_order
 from lamina.trainers.data.generator_methods import GeneratorMethods
@@ -68,6 +69,8 @@ class Trainer(GeneratorMethods):
             weighted_metrics: metrics that also use sample_weight/class_weight.
             steps_per_execution: "auto" (fuse steps into one compiled call when no
                 callback needs every batch) or a number of steps per call.
+            auto_scale_loss: when the model has "mixed_float16" layers, wrap the optimizer in a
+                `LossScaleOptimizer` (True, as Keras 3 does; False leaves it as given).
 
         Which weights are trainable is fixed here: changing `layer.trainable`
         takes effect at the next `compile()`, as the Keras FAQ says.
@@ -77,11 +80,14 @@ class Trainer(GeneratorMethods):
         """
         kwargs.pop("sample_weight_mode", None)
         kwargs.pop("target_tensors", None)
+        auto_scale_loss = kwargs.pop("auto_scale_loss", True)
         if kwargs:
             raise TypeError(f"compile() got unexpected keyword argument(s): {sorted(kwargs)}.")
         if steps_per_execution != "auto" and (not isinstance(steps_per_execution, int) or steps_per_execution < 1):
             raise ValueError(f'steps_per_execution must be "auto" or a positive int, got {steps_per_execution!r}.')
         self.optimizer = optimizers.get(optimizer)
+        if auto_scale_loss and needs_loss_scaling(self, self.optimizer):  # mixed_float16: Keras 3 wraps it too
+            self.optimizer = optimizers.LossScaleOptimizer(self.optimizer)
         self._compile_loss = CompileLoss(loss, loss_weights)
         self._compile_metrics = CompileMetrics(metrics, weighted_metrics)
         self._steps_per_execution = steps_per_execution

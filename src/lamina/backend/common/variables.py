@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lamina.backend.common import autocast
 from lamina.backend.common.dtypes import standardize_dtype
 from lamina.backend.common.scopes import current_stateless_scope
 
@@ -61,11 +62,14 @@ class Variable:
     def value(self):
         """The current value: the stateless scope's if one is open and holds this variable."""
         scope = current_stateless_scope()
+        value = self._value
         if scope is not None:
             found = scope.get_current_value(self)
             if found is not None:
-                return found
-        return self._value
+                value = found
+        if autocast.ACTIVE[0]:  # inside some mixed-precision layer's call: float weights read as its compute dtype
+            return autocast.maybe_autocast(self, value)
+        return value
 
     def assign(self, value):
         """Sets a new value of the same shape (recorded in the stateless scope, if one is open)."""

@@ -69,6 +69,8 @@ class BatchNormalization(Layer):
         (8, 3)
     """
 
+    _normalizes_in_float32 = True  # under mixed precision, as Keras: float32 statistics, output in compute dtype
+
     def __init__(
         self,
         axis=-1,

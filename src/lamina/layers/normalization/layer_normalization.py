@@ -64,6 +64,8 @@ class LayerNormalization(Layer):
         (2, 3, 4)
     """
 
+    _normalizes_in_float32 = True  # under mixed precision, as Keras: float32 statistics, output in compute dtype
+
     def __init__(
         self,
         axis=-1,

@@ -19,8 +19,8 @@ def encode_categories(indices, output_mode: str, depth: int, dtype: str, count_w
     """Integer ids `indices` encoded as Keras encodes them.
 
     "int" casts; "one_hot" adds an axis of size `depth` (replacing a last axis of size 1);
-    "multi_hot" and "count" reduce axis 1 (axis 0 for a vector) to one vector per sample.
-    Ids outside `[0, depth)` give no hot entry.
+    "multi_hot" and "count" reduce axis 1 (axis 0 for a vector), as Keras 3 does for every rank: a
+    `(batch, steps, features)` input gives `(batch, features, depth)`. Ids outside `[0, depth)` give no hot entry.
 
     Example:
         >>> encode_categories(np.array([[1, 1, 3]]), "count", 4, "float32")  # [[0, 2, 0, 1]]
@@ -44,7 +44,11 @@ def encode_categories(indices, output_mode: str, depth: int, dtype: str, count_w
 
 
 def encoded_shape(input_shape, output_mode: str, depth: int) -> tuple:
-    """The shape `encode_categories` gives for inputs of `input_shape`."""
+    """The shape `encode_categories` gives for inputs of `input_shape`.
+
+    For "multi_hot"/"count" inputs of rank 3 or more this is the shape of the values (axis 1 reduced);
+    Keras 3's own `compute_output_shape` says `(*input_shape[:-1], depth)` there, which its values do not have.
+    """
     input_shape = tuple(input_shape)
     if output_mode == "int":
         return input_shape
@@ -54,7 +58,9 @@ def encoded_shape(input_shape, output_mode: str, depth: int) -> tuple:
         if len(input_shape) > 1 and input_shape[-1] == 1:
             return (*input_shape[:-1], depth)
         return (*input_shape, depth)
-    return (*input_shape[:-1], depth)
+    if len(input_shape) == 1:
+        return (depth,)
+    return (input_shape[0], *input_shape[2:], depth)
 
 
 class CategoryEncoding(Layer):

@@ -403,7 +403,9 @@ class IndexLookup(Layer):
             if indices.ndim > 1 and indices.shape[-1] == 1:
                 indices = indices[..., 0]
             return (indices[..., None] == np.arange(depth)).astype(self.dtype)
-        rows = indices.reshape(int(np.prod(indices.shape[:-1])), indices.shape[-1])
+        # Axis 1 is reduced (axis 0 of a vector), as Keras 3 does for every rank: (batch, a, b) -> (batch, b, depth).
+        kept = np.moveaxis(indices, 1, -1) if indices.ndim > 2 else indices
+        rows = kept.reshape(int(np.prod(kept.shape[:-1])), kept.shape[-1])
         counts = np.zeros((rows.shape[0], depth), "float64")
         for row, ids in enumerate(rows):
             ids = ids[(ids >= 0) & (ids < depth)]
@@ -412,7 +414,7 @@ class IndexLookup(Layer):
             counts = np.minimum(counts, 1.0)
         elif self.output_mode == "tf_idf":
             counts = counts * self._checked_idf()[:depth]
-        return counts.reshape(*indices.shape[:-1], depth).astype(self.dtype)
+        return counts.reshape(*kept.shape[:-1], depth).astype(self.dtype)
 
     def _checked_depth(self) -> int:
         depth = self._depth()

@@ -42,8 +42,8 @@ class IntegerLookup(IndexLookup):
     Args:
         max_tokens: the largest vocabulary size, mask and OOV indices included (None: no limit).
         num_oov_indices: how many indices unknown values share: `value % num_oov_indices` picks one
-            (FarmHash of the value's digits with oov_method="farmhash"); 0 makes unknown values an error
-            on the host (inside `jit` they give -1).
+            (FarmHash of the value's digits with oov_method="farmhash"); 0 makes unknown values an error:
+            a ValueError eagerly, a runtime error with the same message when a jitted step runs.
         mask_token: a value that maps to index 0 with output_mode="int" (dropped by the encodings).
             `mask_value` is the old (tf-keras 2.4) name.
         oov_token: the value `invert=True` gives for unknown indices (default -1); old name `oov_value`.
@@ -135,7 +135,25 @@ class IntegerLookup(IndexLookup):
         keys, indices = self._device_tables[dtype]  # NumPy: tensors made inside a trace must not be kept
         return ops.convert_to_tensor(keys), ops.convert_to_tensor(indices)
 
+    def _lookup_strict(self, inputs):
+        """num_oov_indices=0: an unknown value is an error (as in Keras), so the values go through the host.
+
+        Eagerly this raises the ValueError of `lookup_on_host`. Inside `jit` (JAX) the check runs as a host
+        callback when the step executes, and the error reaches the caller as JAX's runtime error carrying the
+        same message (TensorFlow's Keras likewise fails only when the graph runs).
+        """
+        try:
+            values = ops.convert_to_numpy(inputs)
+        except Exception:  # noqa: BLE001 - a traced or meta tensor has no values yet: check when it runs
+            return ops.host_map(self.lookup_on_host, inputs, "int32")
+        self.lookup_on_host(values)  # raises on an unknown value
+        return None
+
     def _lookup_device(self, inputs):
+        if self.num_oov_indices == 0:
+            checked = self._lookup_strict(inputs)
+            if checked is not None:
+                return checked
         dtype = "int64" if ops.dtype_of(inputs) == "int64" else "int32"
         inputs = ops.cast(inputs, dtype)
         keys, indices = self._table(dtype)

@@ -20,11 +20,50 @@ from lamina.layers.layer import Layer
 from lamina.layers.preprocessing.category_encoding import check_output_mode
 from lamina.layers.preprocessing.index_lookup import as_list
 from lamina.layers.preprocessing.string_lookup import StringLookup
+from lamina.saving import lambda_code, object_registration
 
 _LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _NO_PUNCTUATION = str.maketrans("", "", string.punctuation)  # Keras's regex class: the 32 ASCII marks
 _WHITESPACE = re.compile(r"[ \t\n\v\f\r]+")
 _STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation")
+
+
+def callable_to_config(value, layer_name: str, argument: str):
+    """A callable `standardize`/`split` as Keras 3 writes it; a name (or None) stays as it is.
+
+    A function is stored by its registered name (`register_keras_serializable`) or its `__name__`, in Keras
+    3's `{"class_name": "function", ...}` form; a `lambda` as bytecode (`"__lambda__"`), which only loads
+    with `safe_mode=False`, as in Keras.
+
+    Example:
+        >>> callable_to_config(my_split, "vec", "split")["config"]
+        'my_package>my_split'
+    """
+    if not callable(value):
+        return value
+    try:
+        stored = lambda_code.function_to_config(value)
+    except ValueError:
+        raise ValueError(
+            f'Layer "{layer_name}": cannot save the {argument} callable {value!r}: use a function (def), '
+            "registered with lamina.saving.register_keras_serializable() to load it back by name."
+        ) from None
+    if stored["function_type"] == "lambda":
+        return {"class_name": "__lambda__", "config": {"value": stored["function"]}}
+    return {"module": "builtins", "class_name": "function", "config": stored["function"], "registered_name": "function"}
+
+
+def callable_from_config(value, argument: str):
+    """The `standardize`/`split` that `callable_to_config` (or Keras 3, or tf-keras by name) stored."""
+    if isinstance(value, dict) and value.get("class_name") == "__lambda__":
+        code = value.get("config", {}).get("value")
+        return lambda_code.config_to_function(code, "lambda", None, layer_name=f"TextVectorization {argument}")
+    if isinstance(value, dict):
+        return lambda_code.config_to_function(value, "function", None, layer_name=f"TextVectorization {argument}")
+    known = _STANDARDIZE if argument == "standardize" else ("whitespace", "character")
+    if isinstance(value, str) and value not in known:  # tf-keras writes a registered function by its name
+        return object_registration.get_registered_object(value) or value
+    return value
 
 
 class TextVectorization(Layer):
@@ -37,7 +76,9 @@ class TextVectorization(Layer):
         split: None (each string is a token), "whitespace" (default), "character", or a callable taking a
             1-D NumPy array of `str` and returning a list of token lists.
         ngrams: None, an int n (all n-grams up to n), or a tuple of n-gram sizes.
-        output_mode: "int" (default), "multi_hot", "count", "tf_idf" (or "one_hot", on padded indices).
+        output_mode: "int" (default), "multi_hot", "count", "tf_idf" or "one_hot": a one-hot vector per token,
+            `(batch, tokens, depth)`, where Keras gives a ragged tensor lamina pads shorter rows with all-zero
+            vectors (as Keras's `to_tensor()` would); with `split=None`, `(batch, depth)`.
         output_sequence_length: with "int", pad or cut every sequence to this length (None: the longest).
         pad_to_max_tokens: make the vector modes `max_tokens` wide whatever the vocabulary's size.
         vocabulary: a list of terms or the path of a text file; else call `adapt`.
@@ -241,9 +282,13 @@ class TextVectorization(Layer):
             length = self._output_sequence_length
             if length is None:
                 length = max((len(s) for s in sequences), default=0)
-            out = np.zeros((len(sequences), length), "int64")
+            # One-hot rows of split text are ragged in Keras: shorter rows end in all-zero vectors here (index -1).
+            padding = -1 if self._output_mode == "one_hot" and self._split is not None else 0
+            out = np.full((len(sequences), length), padding, "int64")
             for row, sequence in enumerate(sequences):
                 out[row, : min(len(sequence), length)] = sequence[:length]
+            if padding:  # (batch, tokens, depth), a single token per row included, as Keras's ragged output
+                return (out[..., None] == np.arange(lookup._checked_depth())).astype(self.dtype)
             return lookup.encode_on_host(out)
         depth = lookup._checked_depth()
         out = np.stack([lookup.encode_on_host(s) for s in sequences]) if sequences else np.zeros((0, depth))
@@ -268,6 +313,8 @@ class TextVectorization(Layer):
             return (input_shape[0] if input_shape else None, self._output_sequence_length)
         depth = self._lookup_layer._depth()
         if self._output_mode == "one_hot":
+            if self._split is None:
+                return (input_shape[0] if input_shape else None, depth)
             return (input_shape[0] if input_shape else None, self._output_sequence_length, depth)
         return (input_shape[0] if input_shape else None, depth)
 
@@ -294,8 +341,8 @@ class TextVectorization(Layer):
             **super().get_config(),
             "dtype": "string",  # what tf-keras requires (and Keras 3 accepts)
             "max_tokens": lookup.max_tokens,
-            "standardize": self._standardize,
-            "split": self._split,
+            "standardize": callable_to_config(self._standardize, self.name, "standardize"),
+            "split": callable_to_config(self._split, self.name, "split"),
             "ngrams": self._ngrams_arg,
             "output_mode": self._output_mode,
             "output_sequence_length": self._output_sequence_length,
@@ -307,3 +354,12 @@ class TextVectorization(Layer):
             "encoding": self._encoding,
             "vocabulary_size": self.vocabulary_size(),
         }
+
+    @classmethod
+    def from_config(cls, config_dict: dict):
+        """The layer from its config; a callable `standardize`/`split` is found again by name (or bytecode)."""
+        config = dict(config_dict)
+        for argument in ("standardize", "split"):
+            if argument in config:
+                config[argument] = callable_from_config(config[argument], argument)
+        return super().from_config(config)

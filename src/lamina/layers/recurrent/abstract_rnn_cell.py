@@ -48,6 +48,6 @@ class AbstractRNNCell(Layer):
         if batch_size is None and inputs is not None:
             batch_size = inputs.shape[0]
         sizes = self.state_size if isinstance(self.state_size, (list, tuple)) else [self.state_size]
-        dtype = dtype or self.dtype
+        dtype = dtype or self.compute_dtype
         states = [ops.zeros((batch_size, *((s,) if isinstance(s, int) else tuple(s))), dtype=dtype) for s in sizes]
         return states if isinstance(self.state_size, (list, tuple)) else states[0]

@@ -206,7 +206,7 @@ class ConvLSTMCell(Layer):
     def _gate_masks(self, shape, rate):
         if not 0.0 < rate < 1.0:
             return None
-        ones = ops.ones(shape, dtype=self.dtype)
+        ones = ops.ones(shape, dtype=self.compute_dtype)
         return [ops.random.dropout(ones, rate, seed=self.seed_generator) for _ in range(4)]
 
     def _dropout_masks(self, batch_size: int, training) -> tuple:
@@ -288,7 +288,7 @@ class ConvLSTMCell(Layer):
     def get_initial_state(self, batch_size=None):
         """Zeros for `h` and `c`: (batch_size, *state_shape()) each."""
         shape = (batch_size, *self.state_shape())
-        return [ops.zeros(shape, dtype=self.dtype), ops.zeros(shape, dtype=self.dtype)]
+        return [ops.zeros(shape, dtype=self.compute_dtype), ops.zeros(shape, dtype=self.compute_dtype)]
 
     def get_config(self) -> dict:
         return {

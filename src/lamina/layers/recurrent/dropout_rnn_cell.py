@@ -117,7 +117,7 @@ class DropoutRNNCell(Layer):
 
     # ------------------------------------------------------------------ dropout
     def _draw_mask(self, shape, rate):
-        return ops.random.dropout(ops.ones(shape, dtype=self.dtype), rate, seed=self.seed_generator)
+        return ops.random.dropout(ops.ones(shape, dtype=self.compute_dtype), rate, seed=self.seed_generator)
 
     def get_dropout_mask(self, step_input):
         """A new dropout mask shaped like `step_input` (values 0 or 1/(1 - dropout)), or None without dropout."""
@@ -175,7 +175,7 @@ class DropoutRNNCell(Layer):
     def get_initial_state(self, batch_size=None):
         """Zeros for every state: a list of (batch_size, units) tensors."""
         sizes = self.state_size if isinstance(self.state_size, (list, tuple)) else [self.state_size]
-        return [ops.zeros((batch_size, size), dtype=self.dtype) for size in sizes]
+        return [ops.zeros((batch_size, size), dtype=self.compute_dtype) for size in sizes]
 
     def get_config(self) -> dict:
         return {

@@ -141,7 +141,7 @@ class RNN(Layer):
         if initial is not None:
             flat = nest.flatten(initial(batch_size=batch_size))
         else:
-            flat = [ops.zeros((batch_size, size), dtype=self.dtype) for size in nest.flatten(self.state_size)]
+            flat = [ops.zeros((batch_size, size), dtype=self.compute_dtype) for size in nest.flatten(self.state_size)]
         return nest.pack_like(self._state_template(), flat)
 
     # -------------------------------------------------------------------- build
@@ -231,7 +231,7 @@ class RNN(Layer):
     def _initial_states(self, initial_state, batch_size):
         if initial_state is None:
             return self._stateful_initial(batch_size) if self.stateful else self._zero_states(batch_size)
-        flat = [ops.convert_to_tensor(s, dtype=self.dtype) for s in nest.flatten(initial_state)]
+        flat = [ops.convert_to_tensor(s, dtype=self.compute_dtype) for s in nest.flatten(initial_state)]
         expected = len(nest.flatten(self.state_size))
         if len(flat) != expected:
             raise ValueError(
@@ -317,7 +317,7 @@ class RNN(Layer):
         first = states[-1][0] if isinstance(states[0], (list, tuple)) else states[0]
         if tuple(first.shape[1:]) == (self._output_size,):
             return first
-        return ops.zeros((first.shape[0], self._output_size), dtype=self.dtype)
+        return ops.zeros((first.shape[0], self._output_size), dtype=self.compute_dtype)
 
     def compute_mask(self, inputs, mask=None):
         """The input's mask when returning sequences (None for the last output and for states)."""

@@ -68,7 +68,7 @@ class StackedRNNCells(Layer):
                 states.append(list(state) if isinstance(state, (list, tuple)) else [state])
             else:
                 sizes = cell.state_size if isinstance(cell.state_size, (list, tuple)) else [cell.state_size]
-                states.append([ops.zeros((batch_size, size), dtype=self.dtype) for size in sizes])
+                states.append([ops.zeros((batch_size, size), dtype=self.compute_dtype) for size in sizes])
         return states
 
     # ------------------------------------------------------------------ compute

@@ -48,7 +48,8 @@ class GaussianNoise(_NoiseLayer):
     def call(self, inputs, training=None):
         if not training or self.stddev == 0.0:
             return inputs
-        noise = ops.random.normal(tuple(inputs.shape), stddev=self.stddev, dtype=self.dtype, seed=self.seed_generator)
+        shape = tuple(inputs.shape)
+        noise = ops.random.normal(shape, stddev=self.stddev, dtype=self.compute_dtype, seed=self.seed_generator)
         return inputs + ops.cast(noise, inputs.dtype)
 
     def get_config(self) -> dict:
@@ -71,7 +72,7 @@ class GaussianDropout(_NoiseLayer):
             return inputs
         stddev = math.sqrt(self.rate / (1.0 - self.rate))
         noise = ops.random.normal(
-            tuple(inputs.shape), mean=1.0, stddev=stddev, dtype=self.dtype, seed=self.seed_generator
+            tuple(inputs.shape), mean=1.0, stddev=stddev, dtype=self.compute_dtype, seed=self.seed_generator
         )
         return inputs * ops.cast(noise, inputs.dtype)
 
@@ -110,7 +111,7 @@ class AlphaDropout(_NoiseLayer):
             return inputs
         rate = self.rate
         dropped_value = -_SELU_ALPHA * _SELU_SCALE
-        draws = ops.random.uniform(self._noise_shape(inputs), dtype=self.dtype, seed=self.seed_generator)
+        draws = ops.random.uniform(self._noise_shape(inputs), dtype=self.compute_dtype, seed=self.seed_generator)
         kept = ops.cast(ops.greater_equal(draws, rate), inputs.dtype)
         scale = ((1.0 - rate) * (1.0 + rate * dropped_value**2)) ** -0.5
         shift = -scale * dropped_value * rate
