@@ -56,3 +56,9 @@ def test_the_wheel_is_typed_and_has_no_tests(wheel):
     names = wheel.namelist()
     assert "lamina/py.typed" in names and "lamina/__init__.py" in names
     assert not any(name.startswith("tests/") for name in names)
+
+
+def test_the_wheel_declares_the_lamina_command(wheel):
+    (name,) = [name for name in wheel.namelist() if name.endswith(".dist-info/entry_points.txt")]
+    entry_points = wheel.read(name).decode()
+    assert "[console_scripts]" in entry_points and "lamina = lamina.compat.cli:main" in entry_points

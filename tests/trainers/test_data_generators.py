@@ -222,6 +222,22 @@ def test_a_generator_needs_steps():
         model.predict(batches(), verbose=0)
     with pytest.raises(ValueError, match=r"`steps_per_epoch` must be a positive int, got 0"):
         model.fit(batches(), steps_per_epoch=0, verbose=0)
+    with pytest.raises(ValueError, match=r"`steps_per_epoch` must be a positive int, got inf"):
+        model.fit(batches(), steps_per_epoch=float("inf"), verbose=0)
+
+
+def test_a_fractional_step_count_rounds_up_as_keras2():
+    # Keras 2 programs pass `steps_per_epoch=len(x) / batch_size`; Keras 2 drew while steps_done < steps.
+    drawn = []
+
+    def counted():
+        for i in range(0, N, BATCH):
+            drawn.append(i)
+            yield X[i : i + BATCH], Y[i : i + BATCH]
+
+    model = make_model()
+    model.fit(counted(), steps_per_epoch=2.5, epochs=1, verbose=0)
+    assert len(drawn) == 3
 
 
 def test_a_batch_of_the_wrong_structure_names_what_came():

@@ -20,6 +20,7 @@ from lamina.layers import string_tensors
 from lamina.layers.dtype_policy_mixin import DTypePolicyMixin, policy_config
 from lamina.layers.input_spec import InputSpec, check_input
 from lamina.layers.node import Node
+from lamina.layers.plain_arguments import accept_numpy_integers
 from lamina.utils import nest
 
 _context = threading.local()
@@ -77,6 +78,10 @@ class Layer(DTypePolicyMixin):
         ...     def call(self, inputs):
         ...         return inputs * self.scale
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        accept_numpy_integers(cls)  # Keras 2 took Dense(np.int64(46)): sizes arrive as Python ints
 
     def __init__(self, trainable=True, name=None, dtype=None, activity_regularizer=None, **kwargs):
         from lamina import regularizers

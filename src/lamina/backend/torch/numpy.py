@@ -157,12 +157,18 @@ def arange(start, stop=None, step=1, dtype=None):
     return torch.arange(start, stop, step, dtype=None if dtype is None else torch_dtype(dtype), device=current_device())
 
 
+def _comparable(x):
+    # torch's argmax/argmin refuse bool tensors; NumPy and JAX order False < True.
+    x = _t(x)
+    return x.to(torch.uint8) if x.dtype == torch.bool else x
+
+
 def argmax(x, axis=None):
-    return torch.argmax(_t(x), dim=axis).to(torch.int32)
+    return torch.argmax(_comparable(x), dim=axis).to(torch.int32)
 
 
 def argmin(x, axis=None):
-    return torch.argmin(_t(x), dim=axis).to(torch.int32)
+    return torch.argmin(_comparable(x), dim=axis).to(torch.int32)
 
 
 def broadcast_to(x, shape):

@@ -44,6 +44,8 @@ def _as_array(value, what: str) -> np.ndarray:
         raise TypeError(f"{what} must hold numbers (bool, int or float), got an array of dtype {array.dtype}.")
     if array.dtype.kind == "f" and array.dtype != np.dtype(config.floatx()):
         array = array.astype(config.floatx())
+    elif what == "y" and array.dtype == bool:  # Keras 2 fed targets as the output's float dtype
+        array = array.astype(config.floatx())
     if array.ndim == 0:
         raise ValueError(f"{what} must have a batch dimension, got a scalar.")
     return array

@@ -63,9 +63,14 @@ def check_stream_arguments(method: str, x, **given) -> None:
 
 def _steps(x, steps, kind: str, steps_name: str, method: str) -> int:
     if steps is not None:
-        if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1:
+        if (
+            not isinstance(steps, (int, float, np.integer, np.floating))
+            or isinstance(steps, bool)
+            or not 0 < steps < np.inf
+        ):
             raise ValueError(f"{method}(): `{steps_name}` must be a positive int, got {steps!r}.")
-        return int(steps)
+        # Keras 2 drew batches `while steps_done < steps`: a fraction (`len(x) / batch_size`) rounds up.
+        return int(np.ceil(steps))
     try:
         length = len(x)
     except TypeError:
