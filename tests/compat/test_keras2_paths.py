@@ -13,12 +13,9 @@ from lamina import compat
 
 # Keras 2 names lamina does not have yet; a name missing that is not listed here is a typo in the table.
 KNOWN_MISSING = {
-    "layers.convolutional_recurrent": {"ConvLSTM2DCell"},
-    "layers.cudnn_recurrent": {"CuDNNGRU", "CuDNNLSTM"},
     "engine": {"get_source_inputs"},
     "engine.topology": {"get_source_inputs"},
     "engine.network": {"get_source_inputs"},
-    "models": {"clone_model"},
     "utils": {
         "serialize_keras_object",
         "deserialize_keras_object",
@@ -34,24 +31,13 @@ KNOWN_MISSING = {
     "utils.generic_utils": {
         "serialize_keras_object",
         "deserialize_keras_object",
-        "func_dump",
-        "func_load",
         "has_arg",
         "to_list",
         "unpack_singleton",
     },
     "utils.data_utils": {"get_file", "OrderedEnqueuer", "GeneratorEnqueuer", "SequenceEnqueuer", "validate_file"},
-    "utils.layer_utils": {"get_source_inputs", "count_params"},
+    "utils.layer_utils": {"get_source_inputs"},
     "utils.vis_utils": {"plot_model", "model_to_dot"},
-    "utils.io_utils": {"ask_to_proceed_with_overwrite", "H5Dict"},
-    "utils.conv_utils": {
-        "normalize_tuple",
-        "normalize_data_format",
-        "normalize_padding",
-        "conv_output_length",
-        "conv_input_length",
-        "deconv_length",
-    },
     "utils.multi_gpu_utils": {"multi_gpu_model"},
 }
 

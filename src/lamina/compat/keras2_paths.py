@@ -111,7 +111,7 @@ KERAS2_MODULES: dict[str, Keras2Module] = {
     ),
     "utils.np_utils": _module("lamina.utils", "to_categorical normalize"),
     "utils.generic_utils": _module(
-        _UTILS_SOURCES,
+        _UTILS_SOURCES + " lamina.utils.generic_utils",
         "Progbar CustomObjectScope custom_object_scope get_custom_objects serialize_keras_object "
         "deserialize_keras_object func_dump func_load has_arg to_list unpack_singleton",
     ),
@@ -123,9 +123,11 @@ KERAS2_MODULES: dict[str, Keras2Module] = {
         "print_summary convert_all_kernels_in_model convert_dense_weights_data_format get_source_inputs count_params",
     ),
     "utils.vis_utils": _module("lamina.utils lamina.utils.model_visualization", "plot_model model_to_dot"),
-    "utils.io_utils": _module("lamina.utils.io_utils", "HDF5Matrix ask_to_proceed_with_overwrite H5Dict"),
+    "utils.io_utils": _module(
+        "lamina.utils.io_utils lamina.utils.h5_dict", "HDF5Matrix ask_to_proceed_with_overwrite H5Dict"
+    ),
     "utils.conv_utils": _module(
-        "lamina.utils.layer_utils",
+        "lamina.utils.layer_utils lamina.utils.conv_utils",
         "convert_kernel normalize_tuple normalize_data_format normalize_padding conv_output_length "
         "conv_input_length deconv_length",
     ),

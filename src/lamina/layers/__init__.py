@@ -134,7 +134,10 @@ from lamina.layers.recurrent.abstract_rnn_cell import AbstractRNNCell as Abstrac
 from lamina.layers.recurrent.bidirectional import Bidirectional as Bidirectional
 from lamina.layers.recurrent.conv_lstm import ConvLSTM1D as ConvLSTM1D
 from lamina.layers.recurrent.conv_lstm import ConvLSTM2D as ConvLSTM2D
+from lamina.layers.recurrent.conv_lstm import ConvLSTM2DCell as ConvLSTM2DCell
 from lamina.layers.recurrent.conv_lstm import ConvLSTM3D as ConvLSTM3D
+from lamina.layers.recurrent.cudnn_recurrent import CuDNNGRU as CuDNNGRU
+from lamina.layers.recurrent.cudnn_recurrent import CuDNNLSTM as CuDNNLSTM
 from lamina.layers.recurrent.gru import GRU as GRU
 from lamina.layers.recurrent.gru import GRUCell as GRUCell
 from lamina.layers.recurrent.lstm import LSTM as LSTM

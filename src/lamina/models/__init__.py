@@ -4,6 +4,7 @@ Example:
     >>> from lamina.models import Sequential, Model, load_model
 """
 
+from lamina.models.cloning import clone_model as clone_model
 from lamina.models.functional import Functional as Functional
 from lamina.models.model import Model as Model
 from lamina.models.sequential import Sequential as Sequential

@@ -109,7 +109,7 @@ def _named(name, module, custom_objects, layer_name):
     return found
 
 
-def _load_code(code, defaults, closure, module, layer_name):
+def _load_code(code, defaults, closure, module, layer_name, globs=None):
     if in_safe_mode():
         raise _refuse(layer_name)
     if not isinstance(code, str):
@@ -127,6 +127,8 @@ def _load_code(code, defaults, closure, module, layer_name):
     scope = {"__builtins__": builtins, "lamina": lamina, "keras": lamina, "ops": lamina.ops, "K": lamina.backend}
     if module in sys.modules:
         scope.update(vars(sys.modules[module]))
+    if globs is not None:
+        scope = globs
     cells = None
     if closure:
         cells = tuple(types.CellType(value) for value in closure)

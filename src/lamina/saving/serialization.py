@@ -145,7 +145,8 @@ def _class_name(layer) -> str:
 
     if isinstance(layer, Functional) and type(layer) is Functional:
         return "Functional"
-    return object_registration.get_registered_name(type(layer))
+    saved_as = type(layer).__dict__.get("_saved_class_name")  # CuDNNLSTM saves as the LSTM it equals
+    return saved_as or object_registration.get_registered_name(type(layer))
 
 
 # ------------------------------------------------------------------- deserialize

@@ -1,5 +1,6 @@
 """Keras 2's small `keras.utils` helpers: serialization entry points, `print_summary`, `get_source_inputs`,
-the `(x, y, sample_weight)` packers and the list helpers of `keras.utils.generic_utils`.
+the `(x, y, sample_weight)` packers, the list helpers of `keras.utils.generic_utils`, and its
+`func_dump`/`func_load` (bytecode, loaded only outside safe mode).
 
 Example:
     >>> config = serialize_keras_object(lamina.initializers.Constant(2.0))
@@ -10,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import inspect
+import types
 
 
 def serialize_keras_object(instance):
@@ -150,3 +152,67 @@ def has_arg(fn, name: str, accept_all: bool = False) -> bool:
         inspect.Parameter.POSITIONAL_OR_KEYWORD,
         inspect.Parameter.KEYWORD_ONLY,
     )
+
+
+def func_dump(func) -> tuple:
+    """Keras 2's `(code, defaults, closure)` of a Python function: its bytecode marshalled and base64-encoded.
+
+    Only the same Python version can read the bytecode back (with `func_load`, outside safe mode).
+
+    Example:
+        >>> code, defaults, closure = func_dump(lambda x, k=2: x * k)
+        >>> defaults
+        (2,)
+    """
+    import base64
+    import marshal
+
+    if not isinstance(func, types.FunctionType):
+        raise TypeError(f"func_dump: expected a Python function, received {type(func).__name__}: {func!r:.100}.")
+    code = base64.encodebytes(marshal.dumps(func.__code__)).decode("ascii")
+    closure = None
+    if func.__closure__:
+        closure = tuple(cell.cell_contents for cell in func.__closure__)
+    return code, func.__defaults__, closure
+
+
+def func_load(code, defaults=None, closure=None, globs=None, *, safe_mode=None):
+    """The function `func_dump` wrote (`code` may be its whole tuple). Runs code from the data: refused in safe mode.
+
+    Args:
+        code: the base64 text of the bytecode, or the `(code, defaults, closure)` tuple/list.
+        defaults: the values of the arguments' defaults.
+        closure: the values (or cells) of the function's closure.
+        globs: the globals the function sees (default: `lamina`, `keras`, `ops`, `K` and the builtins).
+        safe_mode: False loads the code; None (the default) keeps the mode of an enclosing
+            `lamina.saving.safe_mode_scope` (safe outside any), True refuses.
+
+    Raises:
+        ValueError: in safe mode, or for bytecode this Python cannot read.
+
+    Example:
+        >>> with lamina.saving.safe_mode_scope(False):
+        ...     double = func_load(func_dump(lambda x: 2 * x))
+    """
+    from lamina.saving import lambda_code
+    from lamina.saving.serialization import in_safe_mode
+
+    if isinstance(code, (tuple, list)):
+        code, defaults, closure = (list(code) + [None, None])[:3]
+    refused = in_safe_mode() if safe_mode is None else safe_mode
+    if refused:
+        raise ValueError(
+            "func_load: the data holds Python bytecode, and loading it runs that code, so it is refused in safe mode. "
+            "If you trust it, call func_load(..., safe_mode=False) or call it inside "
+            "lamina.saving.safe_mode_scope(False)."
+        )
+    if closure is not None:
+        closure = [value.cell_contents if isinstance(value, types.CellType) else value for value in closure]
+    with _unsafe():
+        return lambda_code._load_code(code, defaults, closure, None, "func_load", globs=globs)
+
+
+def _unsafe():
+    from lamina.saving.serialization import safe_mode_scope
+
+    return safe_mode_scope(False)

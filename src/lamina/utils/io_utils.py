@@ -187,3 +187,22 @@ class HDF5Matrix:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._open()
+
+
+def ask_to_proceed_with_overwrite(filepath) -> bool:
+    """Asks on the terminal whether to overwrite `filepath`, until the answer is y or n, as Keras 2.
+
+    Returns:
+        True to overwrite (answer "y"), False otherwise (answer "n").
+
+    Example:
+        >>> if os.path.exists(path) and not ask_to_proceed_with_overwrite(path):
+        ...     return
+    """
+    answer = input(f"[WARNING] {filepath} already exists - overwrite? [y/n]").strip().lower()
+    while answer not in ("y", "n"):
+        answer = input('Enter "y" (overwrite) or "n" (cancel).').strip().lower()
+    if answer == "n":
+        return False
+    print("[TIP] Next time specify overwrite=True!")
+    return True

@@ -67,3 +67,14 @@ def convert_dense_weights_data_format(dense, previous_feature_map_shape, target_
         axes = (*range(1, len(shape)), 0, len(shape))
     reordered = np.transpose(kernel.reshape(*source, units), axes).reshape(kernel.shape)
     dense.set_weights([reordered, *rest])
+
+
+def count_params(weights) -> int:
+    """The number of scalars in `weights` (variables or arrays), each distinct variable counted once, as Keras 2.
+
+    Example:
+        >>> count_params(model.trainable_weights)
+        3
+    """
+    distinct = {id(weight): weight for weight in weights}
+    return int(sum(int(np.prod(tuple(weight.shape), dtype=np.int64)) for weight in distinct.values()))

@@ -457,3 +457,27 @@ class ConvLSTM3D(ConvLSTM):
     """
 
     rank = 3
+
+
+class ConvLSTM2DCell(ConvLSTMCell):
+    """Keras 2's `ConvLSTM2DCell`: the cell of ConvLSTM2D, taking Keras 2's arguments (no `rank`).
+
+    Args:
+        filters, kernel_size, strides, padding, data_format, dilation_rate, ...: as ConvLSTMCell's,
+            with `rank` 2. The gates default to a true sigmoid, as lamina's other cells do.
+
+    Example:
+        >>> cell = ConvLSTM2DCell(4, 3, padding="same")
+        >>> h, [h, c] = cell(np.ones((2, 8, 8, 3)), [np.zeros((2, 8, 8, 4)), np.zeros((2, 8, 8, 4))])
+    """
+
+    def __init__(self, filters, kernel_size, **kwargs):
+        rank = kwargs.pop("rank", 2)  # a config written by ConvLSTMCell
+        if rank != 2:
+            raise ValueError(f"ConvLSTM2DCell: rank must be 2, got {rank!r}; use ConvLSTMCell for other ranks.")
+        super().__init__(2, filters, kernel_size, **kwargs)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.pop("rank")
+        return config
