@@ -209,3 +209,23 @@ def test_predict_proba_warns_on_values_outside_zero_one():
     with pytest.warns(UserWarning, match="outside \\[0, 1\\]"):
         out = model.predict_proba(np.ones((2, 3), "float32"))
     np.testing.assert_allclose(out, [[3, 3], [3, 3]])
+
+
+@pytest.mark.parametrize("kind", ["functional", "sequential"])
+def test_a_built_model_as_first_layer_builds_the_sequential_at_once(kind, tmp_path):
+    # Keras 2's transfer-learning idiom: Sequential([base_model, Dense(...)]) is built from the base's input.
+    if kind == "functional":
+        inputs = lamina.Input((4,))
+        base = lamina.Model(inputs, lamina.layers.Dense(3, activation="relu")(inputs))
+    else:
+        base = lamina.Sequential([lamina.layers.Dense(3, activation="relu", input_shape=(4,))])
+    model = lamina.Sequential([base, lamina.layers.Dense(1)])
+    assert model.built and model.input_shape == (None, 4) and model.output_shape == (None, 1)
+    kernel, bias, head_kernel, head_bias = model.get_weights()
+    x = np.arange(8, dtype="float32").reshape(2, 4) / 8
+    want = np.maximum(x @ kernel + bias, 0) @ head_kernel + head_bias
+    np.testing.assert_allclose(model.predict(x, verbose=0), want, rtol=1e-5, atol=1e-6)
+    model.save(tmp_path / "m.h5")
+    np.testing.assert_allclose(lamina.models.load_model(tmp_path / "m.h5").predict(x, verbose=0), want, rtol=1e-5)
+    unbuilt = lamina.Sequential([lamina.Sequential([lamina.layers.Dense(2)]), lamina.layers.Dense(1)])
+    assert not unbuilt.built  # an inner model without an input declares nothing, as in Keras 2

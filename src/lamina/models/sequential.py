@@ -60,9 +60,8 @@ class Sequential(Model):
                 f'All layers added to a Sequential model need unique names; "{layer.name}" is already in '
                 f'model "{self.name}".'
             )
-        if not self._layers and self._input_layer is None and layer._batch_input_shape is not None:
-            shape = layer._batch_input_shape
-            dtype = "int32" if type(layer).__name__ == "Embedding" else None
+        if not self._layers and self._input_layer is None and _declared_input(layer) is not None:
+            shape, dtype = _declared_input(layer)
             object.__setattr__(
                 self, "_input_layer", InputLayer(batch_shape=shape, dtype=dtype, name=f"{layer.name}_input")
             )
@@ -301,3 +300,21 @@ class Sequential(Model):
         from lamina.saving.model_config import sequential_from_config
 
         return sequential_from_config(cls, config, custom_objects)
+
+
+def _declared_input(layer):
+    """(batch shape, dtype) a first layer declares: its `input_shape`, or the one input of a built model.
+
+    Keras 2 built `Sequential([base_model, Dense(1)])` at once from the base model's input (transfer learning).
+    """
+    if layer._batch_input_shape is not None:
+        return layer._batch_input_shape, ("int32" if type(layer).__name__ == "Embedding" else None)
+    if not hasattr(layer, "_layers") or not hasattr(type(layer), "inputs"):
+        return None
+    try:
+        inputs = layer.inputs
+    except (AttributeError, ValueError):  # a model not built yet declares nothing
+        return None
+    if len(inputs) != 1:
+        return None
+    return tuple(inputs[0].shape), inputs[0].dtype
