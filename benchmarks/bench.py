@@ -8,6 +8,7 @@ Usage:
     python benchmarks/bench.py                          # every workload on JAX
     python benchmarks/bench.py --engine torch           # lamina and Keras 3 on torch, and a plain torch loop
     python benchmarks/bench.py --only small --libraries lamina keras
+    python benchmarks/bench.py --only convlstm --libraries lamina   # Keras 3 on JAX takes minutes here
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ WORKLOADS = {
     # IMDB-style: Embedding 20000 x 128 -> LSTM 128 -> Dense 1 (sigmoid), int sequences of length 80,
     # binary crossentropy. Input dim is the sequence length, classes the vocabulary size.
     "lstm": (80, [128], 20_000, 0.0, 32, 1_280),
+    # The Keras 2 conv_lstm example, reduced: movies of 8 frames of 40x40x1 (the example: 15), one block of
+    # ConvLSTM2D(40, 3x3, "same", return_sequences) + BatchNormalization (the example: 4), Conv3D(1, 3x3x3,
+    # sigmoid), binary crossentropy, Adadelta, batch 10. Hidden sizes: the blocks' filters.
+    "convlstm": ((8, 40, 40, 1), [40], 2, 0.0, 10, 20),
 }
 
 
@@ -39,6 +44,9 @@ def make_data(workload: str):
     if workload == "lstm":
         x = rng.integers(0, classes, (samples, dim)).astype("int32")
         return x, rng.integers(0, 2, samples).astype("float32")
+    if workload == "convlstm":
+        x = rng.random((samples, *dim)).astype("float32")
+        return x, (rng.random((samples, *dim)) > 0.5).astype("float32")
     x = rng.standard_normal((samples, *np.atleast_1d(dim))).astype("float32")
     y = rng.integers(0, classes, samples).astype("int32")
     return x, y
@@ -50,6 +58,8 @@ def build_keras_like(lib, workload: str):
         return build_cnn(lib)
     if workload == "lstm":
         return build_lstm(lib)
+    if workload == "convlstm":
+        return build_convlstm(lib)
     model = lib.Sequential()
     model.add(lib.layers.Input(shape=(dim,)))
     for units in hidden:
@@ -95,6 +105,18 @@ def build_lstm(lib):
     return model
 
 
+def build_convlstm(lib):
+    shape, filters, _, _, _, _ = WORKLOADS["convlstm"]
+    layers = lib.layers
+    model = lib.Sequential([layers.Input(shape=(None, *shape[1:]))])  # any number of frames, as the example
+    for width in filters:
+        model.add(layers.ConvLSTM2D(width, (3, 3), padding="same", return_sequences=True))
+        model.add(layers.BatchNormalization())
+    model.add(layers.Conv3D(1, (3, 3, 3), activation="sigmoid", padding="same", data_format="channels_last"))
+    model.compile(optimizer="adadelta", loss="binary_crossentropy")
+    return model
+
+
 def time_fit(model, x, y, batch_size, epochs, repeats) -> float:
     model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)  # warm-up: compile
     best = 0.0
@@ -126,7 +148,7 @@ def run_jax_loop(workload, epochs, repeats):
     import numpy as np
 
     dim, hidden, classes, dropout, batch, _ = WORKLOADS[workload]
-    if workload in ("cnn", "lstm"):
+    if workload in ("cnn", "lstm", "convlstm"):
         return float("nan")  # the hand-written JAX loop covers the dense workloads only
     x, y = make_data(workload)
     sizes = [dim, *hidden, classes]
@@ -190,6 +212,8 @@ def run_torch_loop(workload, epochs, repeats):
     import torch
 
     dim, hidden, classes, dropout, batch, _ = WORKLOADS[workload]
+    if workload == "convlstm":
+        return float("nan")  # no hand-written torch ConvLSTM loop
     x, y = make_data(workload)
     nn = torch.nn
     if workload == "lstm":
@@ -306,8 +330,8 @@ def main():
             else:
                 row[library] = json.loads(out.stdout.strip().splitlines()[-1])["samples_per_s"]
         ratio = row.get("lamina", float("nan")) / row.get("keras", float("nan")) if "keras" in row else float("nan")
-        print(f"{workload:10s} " + " ".join(f"{row[lib]:12,.0f}" for lib in args.libraries) + f"   {ratio:.2f}x",
-              flush=True)  # fmt: skip
+        cells = " ".join(f"{row[lib]:12,.1f}" if row[lib] < 100 else f"{row[lib]:12,.0f}" for lib in args.libraries)
+        print(f"{workload:10s} {cells}   {ratio:.2f}x", flush=True)
 
 
 if __name__ == "__main__":

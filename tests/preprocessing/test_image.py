@@ -233,11 +233,12 @@ def test_keras2_program_trains_from_class_folders(tmp_path):
 @pytest.mark.engine_neutral
 def test_lamina_imports_without_pillow_or_scipy_and_says_how_to_install_them():
     code = (
-        "import sys; sys.modules['PIL'] = None; sys.modules['scipy'] = None\n"
+        "import sys; sys.modules['PIL'] = None; sys.modules['scipy'] = None; sys.modules['pandas'] = None\n"
         "import numpy as np\n"
         "import lamina\n"
         "from lamina.preprocessing import image\n"
-        "for call in (lambda: image.load_img('x.png'), lambda: image.apply_affine_transform(np.ones((1, 2, 2)), 9)):\n"
+        "for call in (lambda: image.load_img('x.png'), lambda: image.apply_affine_transform(np.ones((1, 2, 2)), 9),\n"
+        "             lambda: image.ImageDataGenerator().flow_from_dataframe(None)):\n"
         "    try:\n"
         "        call()\n"
         "    except ImportError as error:\n"
@@ -245,3 +246,4 @@ def test_lamina_imports_without_pillow_or_scipy_and_says_how_to_install_them():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert "pip install pillow" in result.stdout and "pip install scipy" in result.stdout
+    assert "pip install pandas" in result.stdout  # flow_from_dataframe's; lamina itself needs no pandas

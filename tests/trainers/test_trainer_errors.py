@@ -166,8 +166,9 @@ def test_no_input_data():
 
 
 def test_unknown_fit_keyword():
-    with pytest.raises(TypeError, match=r"fit\(\) got unexpected keyword argument\(s\): \['nb_epoch'\]"):
-        mnist_like_model().fit(*xy(), nb_epoch=3, verbose=0)
+    # Keras 1's `nb_epoch` is taken (as Keras 2 took it); Keras 0's `show_accuracy` was refused by Keras 2 too.
+    with pytest.raises(TypeError, match=r"fit\(\) got unexpected keyword argument\(s\): \['show_accuracy'\]"):
+        mnist_like_model().fit(*xy(), show_accuracy=True, verbose=0)
 
 
 # --------------------------------------------------------------- validation data

@@ -59,9 +59,36 @@ Variable = engine.core.Variable
 
 # The Keras 2 K.* functions; imported after `engine` exists, since they are written over lamina.ops.
 from lamina.backend import k_api as _k_api  # noqa: E402
+from lamina.backend import k_array as _k_array  # noqa: E402
+from lamina.backend import k_control as _k_control  # noqa: E402
+from lamina.backend import k_ctc as _k_ctc  # noqa: E402
+from lamina.backend import k_function as _k_function  # noqa: E402
+from lamina.backend import k_nn as _k_nn  # noqa: E402
+from lamina.backend.common.symbolic import symbolic_aware as _symbolic_aware  # noqa: E402
 
-for _name in _k_api.__all__:
-    globals()[_name] = getattr(_k_api, _name)
+_K_MODULES = [_k_api, _k_function, _k_array, _k_control, _k_ctc, _k_nn]
+
+# K functions that take symbolic tensors as they are (shapes, variables, K.function, K.gradients, updates) or
+# take no tensors; every other K function applied to a symbolic tensor becomes a graph node (an OpLambda).
+_STRUCTURAL = {
+    "Function", "function", "gradients", "placeholder", "is_placeholder", "int_shape", "shape", "ndim", "dtype",
+    "eval", "get_value", "batch_get_value", "set_value", "batch_set_value", "variable", "is_variable",
+    "is_keras_tensor", "learning_phase", "set_learning_phase", "learning_phase_scope", "count_params", "update",
+    "update_add", "update_sub", "name_scope", "get_uid", "reset_uids", "manual_variable_initialization",
+    "is_sparse", "constant", "zeros", "ones", "eye", "random_uniform", "random_normal", "truncated_normal",
+    "random_binomial", "random_bernoulli", "arange", "random_uniform_variable", "random_normal_variable",
+    "zeros_variable", "ones_variable", "moving_average_update", "clear_session",
+    "ctc_decode", "ctc_label_dense_to_sparse", "cast_to_floatx", "normalize_data_format", "is_tensor",
+    "get_variable_shape", "symbolic", "eager", "control_dependencies",
+}  # fmt: skip
+SYMBOLIC_FUNCTIONS: set = set()  # the names an OpLambda may call as `backend.<name>`
+for _module in _K_MODULES:
+    for _name in _module.__all__:
+        _function = getattr(_module, _name)
+        if _name not in _STRUCTURAL and callable(_function) and not isinstance(_function, type):
+            _function = _symbolic_aware(_function, f"backend.{_name}")
+            SYMBOLIC_FUNCTIONS.add(_name)
+        globals()[_name] = _function
 
 
 _placement = {"soft": True}
@@ -172,3 +199,4 @@ def clear_session() -> None:
     from lamina.backend.common import reset_names
 
     reset_names()
+    _k_control.reset_uids()  # K.get_uid counts from 1 again, as after Keras 2's clear_session

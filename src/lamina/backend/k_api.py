@@ -21,9 +21,9 @@ from lamina.backend.common import KerasTensor, Variable, is_keras_tensor, standa
 from lamina.config import floatx
 
 __all__ = [
-    "Function", "abs", "argmax", "argmin", "batch_dot", "batch_get_value", "batch_set_value", "cast",
+    "abs", "argmax", "argmin", "batch_dot", "batch_get_value", "batch_set_value", "cast",
     "clip", "concatenate", "constant", "cos", "count_params", "dot", "dtype", "equal", "eval", "exp",
-    "expand_dims", "eye", "flatten", "function", "get_value", "greater", "int_shape", "is_variable",
+    "expand_dims", "eye", "flatten", "get_value", "greater", "int_shape", "is_variable",
     "l2_normalize", "learning_phase", "less", "log", "max", "maximum", "mean", "min", "minimum", "ndim",
     "not_equal", "one_hot", "ones", "ones_like", "permute_dimensions", "placeholder", "pow",
     "print_tensor", "relu", "repeat_elements", "reshape", "round", "set_learning_phase", "set_value",
@@ -62,67 +62,6 @@ def set_learning_phase(value) -> None:
     if value not in (0, 1):
         raise ValueError(f"set_learning_phase expects 0 (test) or 1 (train), got {value!r}.")
     _default_phase["value"] = int(value)
-
-
-# ------------------------------------------------------------------ function
-class Function:
-    """A callable from a list of input values to the list of output values (NumPy arrays).
-
-    Built by `K.function(inputs, outputs)`; inputs are symbolic tensors of a model (and optionally
-    `K.learning_phase()`), outputs symbolic tensors computed from them.
-    """
-
-    def __init__(self, inputs, outputs, updates=None, name=None):
-        from lamina.models.functional import Functional
-
-        if updates:
-            raise ValueError(
-                "K.function: `updates` are not supported; use a Layer or an optimizer to change variables."
-            )
-        self.inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-        self._single_output = not isinstance(outputs, (list, tuple))
-        self.outputs = [outputs] if self._single_output else list(outputs)
-        phases = [i for i, tensor in enumerate(self.inputs) if tensor is _LEARNING_PHASE]
-        self._phase_index = phases[0] if phases else None
-        tensors = [t for t in self.inputs if t is not _LEARNING_PHASE]
-        for position, tensor in enumerate(self.inputs):
-            if tensor is not _LEARNING_PHASE and not isinstance(tensor, KerasTensor):
-                raise TypeError(
-                    f"K.function inputs must be symbolic tensors (model.input, layer.input) or K.learning_phase(); "
-                    f"input {position} is {type(tensor).__name__}."
-                )
-        for position, tensor in enumerate(self.outputs):
-            if not isinstance(tensor, KerasTensor):
-                raise TypeError(
-                    f"K.function outputs must be symbolic tensors (layer.output); output {position} is "
-                    f"{type(tensor).__name__}."
-                )
-        self._model = Functional(tensors, self.outputs, name=name)
-
-    def __call__(self, values):
-        values = list(values) if isinstance(values, (list, tuple)) else [values]
-        if len(values) != len(self.inputs):
-            raise ValueError(f"This K.function takes {len(self.inputs)} input value(s), got {len(values)}.")
-        training = _default_phase["value"]
-        arrays = []
-        for position, value in enumerate(values):
-            if position == self._phase_index:
-                training = int(np.asarray(value))
-            else:
-                arrays.append(value)
-        outputs = self._model(arrays, training=bool(training))
-        flat = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-        return [np.asarray(ops.convert_to_numpy(o)) for o in flat]
-
-
-def function(inputs, outputs, updates=None, name=None, **kwargs) -> Function:
-    """`K.function(inputs, outputs)`: evaluate symbolic `outputs` from values fed for `inputs`.
-
-    Example:
-        >>> get_3rd_layer_output = K.function([model.layers[0].input], [model.layers[3].output])
-        >>> layer_output = get_3rd_layer_output([x])[0]
-    """
-    return Function(inputs, outputs, updates=updates, name=name)
 
 
 # --------------------------------------------------------- shapes and values
@@ -216,16 +155,30 @@ def count_params(x) -> int:
     return int(np.prod(int_shape(x), dtype="int64"))
 
 
+def _update(x, kind: str, value):
+    """Changes Variable `x` now; with a symbolic `value`, an update for `K.function(..., updates=[...])`."""
+    if is_keras_tensor(value):
+        from lamina.backend.k_function import VariableUpdate
+
+        return VariableUpdate(x, kind, value)
+    if not isinstance(x, Variable):
+        raise TypeError(f"K.update expects a Variable to change, got {type(x).__name__}.")
+    return getattr(x, {"set": "assign", "add": "assign_add", "sub": "assign_sub"}[kind])(_value(value))
+
+
 def update(x, new_x):
-    return x.assign(new_x)
+    """Sets Variable `x` to `new_x` (for a symbolic `new_x`, when the K.function given it as an update runs)."""
+    return _update(x, "set", new_x)
 
 
 def update_add(x, increment):
-    return x.assign_add(increment)
+    """Adds `increment` to Variable `x` (symbolic: when the K.function given it as an update runs)."""
+    return _update(x, "add", increment)
 
 
 def update_sub(x, decrement):
-    return x.assign_sub(decrement)
+    """Subtracts `decrement` from Variable `x` (symbolic: when the K.function given it as an update runs)."""
+    return _update(x, "sub", decrement)
 
 
 def print_tensor(x, message=""):
@@ -235,16 +188,20 @@ def print_tensor(x, message=""):
 
 
 # ---------------------------------------------------------------------- math
-def zeros(shape, dtype=None, name=None):
-    return ops.zeros(shape, dtype=dtype or floatx())
+def zeros(shape, dtype=None, name=None) -> Variable:
+    """A Variable of zeros, as Keras 2's `K.zeros` (so `K.set_value` works on it)."""
+    return variable(np.zeros(tuple(shape)), dtype=dtype, name=name)
 
 
-def ones(shape, dtype=None, name=None):
-    return ops.ones(shape, dtype=dtype or floatx())
+def ones(shape, dtype=None, name=None) -> Variable:
+    """A Variable of ones, as Keras 2's `K.ones`."""
+    return variable(np.ones(tuple(shape)), dtype=dtype, name=name)
 
 
-def eye(size, dtype=None, name=None):
-    return ops.convert_to_tensor(np.eye(size, dtype=dtype or floatx()))
+def eye(size, dtype=None, name=None) -> Variable:
+    """An identity-matrix Variable, as Keras 2's `K.eye` (`size` an int or a (rows, columns) pair)."""
+    rows, columns = (size, size) if isinstance(size, int) else tuple(size)
+    return variable(np.eye(rows, columns), dtype=dtype, name=name)
 
 
 def zeros_like(x, dtype=None, name=None):
@@ -459,7 +416,12 @@ def in_train_phase(x, alt, training=None):
     Example:
         >>> K.in_train_phase(lambda: noisy, lambda: clean, training=1)
     """
-    phase = _default_phase["value"] if training is None else int(np.asarray(training))
+    if training is None:
+        from lamina.layers.layer import _call_context
+
+        context = _call_context()  # inside a layer's call (a Lambda): the phase the model runs in
+        training = context.training if context.depth > 0 and context.training is not None else _default_phase["value"]
+    phase = int(np.asarray(training))
     chosen = x if phase == 1 else alt
     return chosen() if callable(chosen) else chosen
 
@@ -492,9 +454,9 @@ def moving_average_update(x, value, momentum):
 
 
 def _draw(kind: str, shape, first, second, dtype, seed):
-    from lamina.backend.common.seed import draw_seed
+    from lamina.backend.common.seed import seed_for_draw
 
-    seed = draw_seed() if seed is None else int(seed)
+    seed = seed_for_draw(seed)  # inside a Lambda, its own generator: new values every step, under jit too
     return getattr(ops.random, kind)(tuple(shape), first, second, dtype=standardize_dtype(dtype or floatx()), seed=seed)
 
 

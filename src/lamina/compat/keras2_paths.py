@@ -35,6 +35,7 @@ _CONV = (
     # Keras 2 kept the pooling layers importable from here for old code.
     "MaxPooling1D MaxPooling2D MaxPooling3D AveragePooling1D AveragePooling2D AveragePooling3D"
 )
+_ATROUS = "AtrousConvolution1D AtrousConvolution2D"  # Keras 2.3.1 kept them importable from keras.layers
 _POOLING = (
     "MaxPooling1D MaxPooling2D MaxPooling3D AveragePooling1D AveragePooling2D AveragePooling3D "
     "GlobalMaxPooling1D GlobalMaxPooling2D GlobalMaxPooling3D GlobalAveragePooling1D GlobalAveragePooling2D "
@@ -65,13 +66,13 @@ _UTILS_SOURCES = (
 
 KERAS2_MODULES: dict[str, Keras2Module] = {
     # ---------------------------------------------------------------------------------- keras.layers.*
-    "layers": _module("lamina.layers", "* " + _PREPROCESSING_LAYERS),
+    "layers": _module("lamina.layers lamina.compat.legacy_layers", "* " + _PREPROCESSING_LAYERS + " " + _ATROUS),
     "layers.core": _module(
         "lamina.layers",
         "Dense Dropout Activation Flatten Reshape Permute RepeatVector Lambda ActivityRegularization Masking "
         "SpatialDropout1D SpatialDropout2D SpatialDropout3D Layer InputSpec",
     ),
-    "layers.convolutional": _module("lamina.layers", _CONV),
+    "layers.convolutional": _module("lamina.layers lamina.compat.legacy_layers", _CONV + " " + _ATROUS),
     "layers.convolutional_recurrent": _module("lamina.layers", "ConvLSTM2D ConvLSTM2DCell"),
     "layers.pooling": _module("lamina.layers", _POOLING),
     "layers.normalization": _module("lamina.layers", "BatchNormalization LayerNormalization"),
@@ -143,4 +144,10 @@ KERAS2_MODULES: dict[str, Keras2Module] = {
         "* sgd=SGD rmsprop=RMSprop adagrad=Adagrad adadelta=Adadelta adam=Adam adamax=Adamax nadam=Nadam",
     ),
     "optimizers.legacy": _module("lamina.optimizers", "SGD RMSprop Adagrad Adadelta Adam Adamax Nadam Ftrl Optimizer"),
+    # Keras 2.3.1's Keras 1 support: the argument-converting decorators, and the atrous convolutions.
+    "legacy": _module(""),
+    "legacy.interfaces": _module("lamina.compat.legacy_interfaces", "*"),
+    "legacy.layers": _module(
+        "lamina.compat.legacy_layers", "AtrousConvolution1D AtrousConvolution2D Highway MaxoutDense"
+    ),
 }

@@ -34,6 +34,7 @@ from lamina.layers.core.input_layer import Input as Input
 from lamina.layers.core.input_layer import InputLayer as InputLayer
 from lamina.layers.core.lambda_layer import Lambda as Lambda
 from lamina.layers.core.masking import Masking as Masking
+from lamina.layers.core.op_lambda import OpLambda as OpLambda
 from lamina.layers.core.reversible_embedding import ReversibleEmbedding as ReversibleEmbedding
 from lamina.layers.core.time_distributed import TimeDistributed as TimeDistributed
 from lamina.layers.core.wrapper import Wrapper as Wrapper

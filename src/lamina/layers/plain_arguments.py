@@ -11,6 +11,8 @@ import functools
 
 import numpy as np
 
+from lamina.layers.keras1_arguments import built_in_conversion
+
 
 def plain_numbers(value):
     """`value` with NumPy integers (alone or inside tuples and lists) turned into Python ints.
@@ -30,11 +32,13 @@ def plain_numbers(value):
     return value
 
 
-def _plain_arguments(init):
+def _plain_arguments(init, keras1=None):
     @functools.wraps(init)
     def __init__(self, *args, **kwargs):  # noqa: N807 - it replaces the layer's own __init__
         args = tuple(plain_numbers(arg) for arg in args)
         kwargs = {name: plain_numbers(arg) for name, arg in kwargs.items()}
+        if keras1 is not None:  # Keras 1 arguments (`Dense(output_dim=3)`) in their Keras 2 form, as Keras 2 did
+            args, kwargs = keras1(self, args, kwargs)
         init(self, *args, **kwargs)
 
     __init__._takes_numpy_integers = True
@@ -44,8 +48,13 @@ def _plain_arguments(init):
 def accept_numpy_integers(cls) -> None:
     """Wraps `cls.__init__` (when the class defines one) so that NumPy integer arguments arrive as ints.
 
-    Called by `Layer.__init_subclass__` for every layer class, built in or user-defined.
+    Called by `Layer.__init_subclass__` for every layer class, built in or user-defined. A lamina layer class
+    that Keras 2 gave a legacy interface (`lamina.layers.keras1_arguments`) also takes its Keras 1 arguments,
+    even when it inherits its `__init__`.
     """
+    keras1 = built_in_conversion(cls)
     init = cls.__dict__.get("__init__")
-    if init is not None and not getattr(init, "_takes_numpy_integers", False):
-        cls.__init__ = _plain_arguments(init)
+    if init is None and keras1 is not None:
+        init = cls.__init__
+    if init is not None and (keras1 is not None or not getattr(init, "_takes_numpy_integers", False)):
+        cls.__init__ = _plain_arguments(init, keras1)

@@ -65,3 +65,28 @@ msle = MSLE = mean_squared_logarithmic_error
 kld = KLD = kullback_leibler_divergence = kl_divergence
 logcosh = log_cosh
 bce = BCE = binary_crossentropy
+
+
+def _make_symbolic_aware() -> set:
+    """Wraps the loss functions so that Keras 2 code can apply them to symbolic tensors (`mse(inputs, outputs)`).
+
+    Given values, each runs as before; given a KerasTensor it returns the tensor of a graph node (an OpLambda).
+    Returns the names an OpLambda may call as `losses.<name>`.
+    """
+    from lamina.backend.common.symbolic import symbolic_aware
+
+    names = set()
+    wrapped: dict = {}
+    for name, value in list(globals().items()):
+        if name.startswith("_") or isinstance(value, type) or not callable(value) or name in ("get", "serialize"):
+            continue
+        if name == "deserialize" or getattr(value, "__module__", "").split(".")[:2] != ["lamina", "losses"]:
+            continue
+        if id(value) not in wrapped:
+            wrapped[id(value)] = symbolic_aware(value, f"losses.{value.__name__}")
+        globals()[name] = wrapped[id(value)]
+        names.add(name)
+    return names
+
+
+SYMBOLIC_FUNCTIONS = _make_symbolic_aware()

@@ -431,7 +431,7 @@ def get(identifier) -> Loss | None:
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
     if callable(identifier):
-        cls = _BY_FUNCTION.get(identifier)
+        cls = _BY_FUNCTION.get(getattr(identifier, "__wrapped__", identifier))
         return cls() if cls is not None else LossFunctionWrapper(identifier)
     raise ValueError(f"Could not interpret loss {identifier!r}: expected a name, a Loss or a function.")
 

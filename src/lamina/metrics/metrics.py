@@ -199,7 +199,7 @@ def get(identifier, name=None) -> Metric | None:
     if isinstance(identifier, type) and issubclass(identifier, Metric):
         return _make(identifier, name)
     if callable(identifier):
-        cls = _FUNCTIONS.get(identifier)
+        cls = _FUNCTIONS.get(getattr(identifier, "__wrapped__", identifier))  # lamina.losses.mse is wrapped
         if cls is not None:
             return cls(name=name or identifier.__name__)
         return MeanMetricWrapper(identifier, name=name)

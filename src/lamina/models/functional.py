@@ -90,6 +90,7 @@ class Functional(Model):
         self._outputs_struct = outputs
         self._input_tensors = nest.flatten(inputs)
         self._output_tensors = nest.flatten(outputs)
+        self._loss_tensors = []  # tensors given to add_loss (Keras 2's symbolic losses)
         for tensor in self._input_tensors + self._output_tensors:
             if not isinstance(tensor, KerasTensor):
                 raise TypeError(
@@ -107,6 +108,15 @@ class Functional(Model):
 
     def _build_graph(self) -> None:
         nodes, first_visit = _sorted_nodes(self._output_tensors)
+        input_layers = [_producer(t).layer for t in self._input_tensors]
+        layers = _keras_layer_order(nodes, first_visit, input_layers)
+        if self._loss_tensors:
+            # As tf.keras inserts them: the layers only the added losses need come after the model's own,
+            # in Keras's order of the losses' graph (weight files list them so).
+            loss_nodes, loss_visit = _sorted_nodes(self._loss_tensors)
+            seen_nodes, seen_layers = {id(n) for n in nodes}, {id(layer) for layer in layers}
+            nodes = nodes + [n for n in loss_nodes if id(n) not in seen_nodes]
+            layers += [x for x in _keras_layer_order(loss_nodes, loss_visit, []) if id(x) not in seen_layers]
         known = {id(t) for t in self._input_tensors}
         for node in nodes:
             if isinstance(node.layer, InputLayer):
@@ -117,14 +127,36 @@ class Functional(Model):
                     )
             for tensor in node.output_tensors:
                 known.add(id(tensor))
-        input_layers = [_producer(t).layer for t in self._input_tensors]
-        layers = _keras_layer_order(nodes, first_visit, input_layers)
         object.__setattr__(self, "_layers", layers)
         self._nodes = [n for n in nodes if not isinstance(n.layer, InputLayer)]
         stage = host_stage_for(self.name, self._input_tensors, self.input_names, self._nodes)
         object.__setattr__(self, "_host_stage", stage)
         # Layers that may start a mask (Embedding(mask_zero=True), Masking): with none, the graph runs mask-free.
         self._mask_makers = {id(n.layer) for n in self._nodes if makes_masks(n.layer)}
+
+    def add_loss(self, loss) -> None:
+        """Adds a loss. A symbolic tensor computed from the model's inputs (Keras 2's VAE loss) becomes part of
+        the graph and is added to the training loss on every call; a value is added once, as `Layer.add_loss`.
+
+        Example:
+            >>> kl = -0.5 * K.sum(1 + z_log_var - K.square(z_mean) - K.exp(z_log_var), axis=-1)
+            >>> vae.add_loss(K.mean(reconstruction_loss + kl))
+        """
+        symbolic = [t for t in nest.flatten(loss) if isinstance(t, KerasTensor)]
+        if not symbolic:
+            return super().add_loss(loss)
+        if len(symbolic) != len(nest.flatten(loss)):
+            raise TypeError(f'Model "{self.name}".add_loss: a list of losses must be all symbolic or all values.')
+        previous = list(self._loss_tensors)
+        self._loss_tensors.extend(symbolic)
+        try:
+            self._build_graph()
+        except ValueError as error:
+            self._loss_tensors[:] = previous
+            self._build_graph()
+            raise ValueError(
+                f'Model "{self.name}".add_loss: the loss must be computed from the model\'s inputs; {error}'
+            ) from error
 
     # ------------------------------------------------------------- structure
     @property
@@ -212,7 +244,7 @@ class Functional(Model):
         self._check_input_shapes(flat)
 
     def call(self, inputs, training=None, mask=None):
-        outputs, output_masks = self._run_graph(inputs, mask)
+        outputs, output_masks = self._run_graph(inputs, mask, add_losses=True)
         nested = _call_context().depth > 1
         if nested and not no_mask(output_masks):
             # A layer of another model: compute_mask reads this back at once, so the graph runs once.
@@ -222,8 +254,11 @@ class Functional(Model):
             object.__setattr__(self, "_output_masks_for_loss", masks)
         return outputs
 
-    def _run_graph(self, inputs, input_masks=None):
-        """(outputs, output masks): every node in order, masks carried beside the tensors."""
+    def _run_graph(self, inputs, input_masks=None, add_losses=False):
+        """(outputs, output masks): every node in order, masks carried beside the tensors.
+
+        With `add_losses`, the values of the tensors given to `add_loss` are added to the model's losses.
+        """
         values, masks, nodes = {}, {}, self._nodes
         stage = self._host_stage
         if stage is not None and stage.is_feed(inputs):  # the host stage has run: start from its outputs
@@ -237,30 +272,16 @@ class Functional(Model):
                 if value is not None:
                     masks[id(tensor)] = value
 
-        def lookup(item):
-            return values[id(item)] if isinstance(item, KerasTensor) else item
+        run_nodes(nodes, values, masks, self._mask_makers)
+        if self._loss_tensors and add_losses:
+            for tensor in self._loss_tensors:  # Keras 2's `model.add_loss(symbolic tensor)`
+                self.add_loss(values[id(tensor)])
 
         def mask_of(item):
             return masks.get(id(item)) if isinstance(item, KerasTensor) else None
 
-        for node in nodes:
-            args = nest.map_structure(lookup, node.args)
-            kwargs = nest.map_structure(lookup, node.kwargs)
-            with_masks = bool(masks) or id(node.layer) in self._mask_makers
-            in_mask = nest.map_structure(mask_of, node.args[0]) if with_masks and node.args else None
-            if node.device is None:
-                outputs, out_mask = _call_node(node, args, kwargs, with_masks, in_mask)
-            else:
-                with engine.core.device_scope(node.device):
-                    outputs, out_mask = _call_node(node, args, kwargs, with_masks, in_mask)
-            for tensor, value in zip(node.output_tensors, nest.flatten(outputs)):
-                values[id(tensor)] = value
-            if out_mask is not None:
-                for tensor, value in zip(node.output_tensors, masks_for_outputs(out_mask, len(node.output_tensors))):
-                    if value is not None:
-                        masks[id(tensor)] = value
         output_masks = nest.map_structure(mask_of, self._outputs_struct) if masks else None
-        return nest.map_structure(lookup, self._outputs_struct), output_masks
+        return nest.map_structure(lambda t: values[id(t)], self._outputs_struct), output_masks
 
     def compute_mask(self, inputs, mask=None):
         """The masks of the model's outputs (None where an output has none)."""
@@ -287,13 +308,16 @@ class Functional(Model):
         for layer in self.layers:
             inbound = [node_config(node, ref) for node in self._own_nodes(layer)]
             layer_configs.append({**serialize_layer(layer), "name": layer.name, "inbound_nodes": inbound})
-        return {
+        config = {
             "name": self.name,
             "trainable": self.trainable,
             "layers": layer_configs,
             "input_layers": [ref(t) for t in self._input_tensors],
             "output_layers": [ref(t) for t in self._output_tensors],
         }
+        if self._loss_tensors:  # lamina's key for add_loss(symbolic tensor); Keras ignores it
+            config["added_losses"] = [ref(t) for t in self._loss_tensors]
+        return config
 
     def _own_nodes(self, layer) -> list:
         """The calls of `layer` that belong to this model's graph, in call order."""
@@ -388,6 +412,38 @@ def node_config(node, ref):
         return keras3_node_config(node, ref)
     kwargs = {key: _config_value(value, None) for key, value in node.kwargs.items()}
     return [ref(tensor) + [dict(kwargs)] for tensor in nest.flatten(node.args[0])]
+
+
+def run_nodes(nodes, values: dict, masks: dict, mask_makers, shifts=None) -> None:
+    """Runs `nodes` in order, filling `values` (and `masks`) by tensor id from the values already there.
+
+    `mask_makers` holds the ids of layers that may start a mask. `shifts` maps tensor ids to values added to
+    those tensors as they are made (`K.gradients` differentiates with respect to such zero shifts).
+    Functional models and `K.gradients` run their graphs with it.
+    """
+
+    def lookup(item):
+        return values[id(item)] if isinstance(item, KerasTensor) else item
+
+    def mask_of(item):
+        return masks.get(id(item)) if isinstance(item, KerasTensor) else None
+
+    for node in nodes:
+        args = nest.map_structure(lookup, node.args)
+        kwargs = nest.map_structure(lookup, node.kwargs)
+        with_masks = bool(masks) or id(node.layer) in mask_makers
+        in_mask = nest.map_structure(mask_of, node.args[0]) if with_masks and node.args else None
+        if node.device is None:
+            outputs, out_mask = _call_node(node, args, kwargs, with_masks, in_mask)
+        else:
+            with engine.core.device_scope(node.device):
+                outputs, out_mask = _call_node(node, args, kwargs, with_masks, in_mask)
+        for tensor, value in zip(node.output_tensors, nest.flatten(outputs)):
+            values[id(tensor)] = value if not shifts or id(tensor) not in shifts else value + shifts[id(tensor)]
+        if out_mask is not None:
+            for tensor, value in zip(node.output_tensors, masks_for_outputs(out_mask, len(node.output_tensors))):
+                if value is not None:
+                    masks[id(tensor)] = value
 
 
 def _call_node(node, args, kwargs, with_masks: bool, in_mask):

@@ -22,7 +22,7 @@ class Model(Trainer, Layer):
     """
 
     def __new__(cls, *args, **kwargs):
-        if cls is Model and (args or "inputs" in kwargs):
+        if cls is Model and (args or "inputs" in kwargs or "input" in kwargs):  # Keras 1's Model(input=, output=)
             from lamina.models.functional import Functional
 
             return object.__new__(Functional)

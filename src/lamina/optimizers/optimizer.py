@@ -247,6 +247,25 @@ class Optimizer:
         pairs = list(grads_and_vars)
         self.apply([g for g, _ in pairs], [v for _, v in pairs])
 
+    def get_gradients(self, loss, params) -> list:
+        """Keras 2's symbolic gradients of `loss` for `params` (`K.gradients`), for a `K.function`."""
+        from lamina.backend import gradients
+
+        return gradients(loss, params)
+
+    def get_updates(self, loss, params) -> list:
+        """Keras 2's training updates: pass them to `K.function(inputs, outputs, updates=...)`.
+
+        Each call of that function then takes one optimizer step on the gradients of the symbolic `loss`.
+
+        Example:
+            >>> updates = model.optimizer.get_updates(loss=loss, params=model.trainable_weights)
+            >>> train = K.function([model.input, target], [loss], updates=updates)
+        """
+        from lamina.backend.k_function import OptimizerUpdate
+
+        return [OptimizerUpdate(self, loss, params)]
+
     def update_step(self, index, grad, variable, lr) -> None:
         raise NotImplementedError
 

@@ -14,7 +14,7 @@ import numpy as np
 from lamina.preprocessing._image_files import array_to_img, img_to_array, load_img
 from lamina.utils.sequence import Sequence
 
-__all__ = ["DirectoryIterator", "Iterator", "NumpyArrayIterator"]
+__all__ = ["DirectoryIterator", "FilesIterator", "Iterator", "NumpyArrayIterator"]
 
 _IMAGE_EXTENSIONS = ("png", "jpg", "jpeg", "bmp", "ppm", "tif", "tiff")
 
@@ -225,38 +225,29 @@ def _list_class_files(directory: str, split, follow_links: bool) -> list[str]:
     return [os.path.join(dirname, os.path.relpath(path, directory)) for path in found]
 
 
-class DirectoryIterator(Iterator):
-    """Batches of images read from one sub-folder per class (class indices in sorted folder order).
+class FilesIterator(Iterator):
+    """What the iterators over image files share: the image settings, reading a batch, and its targets.
 
-    Example:
-        >>> it = ImageDataGenerator(rescale=1 / 255).flow_from_directory("data/train", target_size=(64, 64))
-        >>> it.class_indices
-        {'cats': 0, 'dogs': 1}
+    Subclasses set `_filepaths`, `class_mode` and, by class mode, `classes` + `class_indices` or the targets
+    `labels` gives ("raw", "multi_output"), and may give per-image weights through `sample_weight`.
     """
 
     allowed_class_modes = {"categorical", "binary", "sparse", "input", None}
 
-    def __init__(
+    def _set_processing_attrs(
         self,
-        directory,
         image_data_generator,
-        target_size=(256, 256),
-        color_mode="rgb",
-        classes=None,
-        class_mode="categorical",
-        batch_size=32,
-        shuffle=True,
-        seed=None,
-        data_format=None,
-        save_to_dir=None,
-        save_prefix="",
-        save_format="png",
-        follow_links=False,
-        subset=None,
-        interpolation="nearest",
-        keep_aspect_ratio=False,
-        dtype=None,
-    ):
+        target_size,
+        color_mode,
+        class_mode,
+        data_format,
+        saving,
+        subset,
+        interpolation,
+        keep_aspect_ratio,
+        dtype,
+    ) -> None:
+        """Checks and keeps the settings of reading and transforming; `saving` is `(to_dir, prefix, format)`."""
         from lamina import config
 
         self.data_format = config.image_data_format() if data_format is None else data_format
@@ -272,23 +263,8 @@ class DirectoryIterator(Iterator):
         channels = {"rgb": 3, "rgba": 4, "grayscale": 1}[color_mode]
         first = self.data_format == "channels_first"
         self.image_shape = (channels, *self.target_size) if first else (*self.target_size, channels)
-        self.save_to_dir, self.save_prefix, self.save_format = save_to_dir, save_prefix, save_format
+        self.save_to_dir, self.save_prefix, self.save_format = saving
         self.subset, self.split = subset, _directory_split(subset, image_data_generator)
-        self.directory = directory
-        if not classes:
-            classes = [name for name in sorted(os.listdir(directory)) if os.path.isdir(os.path.join(directory, name))]
-        self.num_classes = len(classes)
-        self.class_indices = dict(zip(classes, range(len(classes))))
-        self.filenames, labels = [], []
-        for name in classes:
-            files = _list_class_files(os.path.join(directory, name), self.split, follow_links)
-            self.filenames += files
-            labels += [self.class_indices[name]] * len(files)
-        self.classes = np.array(labels, dtype="int32")
-        self.samples = len(self.filenames)
-        print(f"Found {self.samples} images belonging to {self.num_classes} classes.")
-        self._filepaths = [os.path.join(directory, name) for name in self.filenames]
-        super().__init__(self.samples, batch_size, shuffle, seed)
 
     @property
     def filepaths(self) -> list[str]:
@@ -302,6 +278,7 @@ class DirectoryIterator(Iterator):
 
     @property
     def sample_weight(self):
+        """The weight of every image, or None."""
         return None
 
     def _get_batches_of_transformed_samples(self, index_array):
@@ -325,15 +302,83 @@ class DirectoryIterator(Iterator):
         return self._with_labels(batch_x, index_array)
 
     def _with_labels(self, batch_x, index_array):
+        """`batch_x` with its targets (by `class_mode`) and, when there are any, its sample weights."""
         if self.class_mode is None:
             return batch_x
         if self.class_mode == "input":
-            return batch_x, batch_x.copy()
-        if self.class_mode in ("binary", "sparse"):
-            return batch_x, self.classes[index_array].astype(self.dtype)
-        batch_y = np.zeros((len(batch_x), len(self.class_indices)), dtype=self.dtype)
-        batch_y[np.arange(len(batch_x)), self.classes[index_array]] = 1.0
-        return batch_x, batch_y
+            batch_y = batch_x.copy()
+        elif self.class_mode in ("binary", "sparse"):
+            batch_y = np.array([self.classes[j] for j in index_array], dtype=self.dtype)
+        elif self.class_mode == "categorical":
+            batch_y = np.zeros((len(batch_x), len(self.class_indices)), dtype=self.dtype)
+            for i, j in enumerate(index_array):
+                batch_y[i, self.classes[j]] = 1.0  # one index, or a list of them (multi-label rows)
+        elif self.class_mode == "multi_output":
+            batch_y = [target[index_array] for target in self.labels]
+        else:  # "raw"
+            batch_y = self.labels[index_array]
+        if self.sample_weight is None:
+            return batch_x, batch_y
+        return batch_x, batch_y, self.sample_weight[index_array]
+
+
+class DirectoryIterator(FilesIterator):
+    """Batches of images read from one sub-folder per class (class indices in sorted folder order).
+
+    Example:
+        >>> it = ImageDataGenerator(rescale=1 / 255).flow_from_directory("data/train", target_size=(64, 64))
+        >>> it.class_indices
+        {'cats': 0, 'dogs': 1}
+    """
+
+    def __init__(
+        self,
+        directory,
+        image_data_generator,
+        target_size=(256, 256),
+        color_mode="rgb",
+        classes=None,
+        class_mode="categorical",
+        batch_size=32,
+        shuffle=True,
+        seed=None,
+        data_format=None,
+        save_to_dir=None,
+        save_prefix="",
+        save_format="png",
+        follow_links=False,
+        subset=None,
+        interpolation="nearest",
+        keep_aspect_ratio=False,
+        dtype=None,
+    ):
+        self._set_processing_attrs(
+            image_data_generator,
+            target_size,
+            color_mode,
+            class_mode,
+            data_format,
+            (save_to_dir, save_prefix, save_format),
+            subset,
+            interpolation,
+            keep_aspect_ratio,
+            dtype,
+        )
+        self.directory = directory
+        if not classes:
+            classes = [name for name in sorted(os.listdir(directory)) if os.path.isdir(os.path.join(directory, name))]
+        self.num_classes = len(classes)
+        self.class_indices = dict(zip(classes, range(len(classes))))
+        self.filenames, labels = [], []
+        for name in classes:
+            files = _list_class_files(os.path.join(directory, name), self.split, follow_links)
+            self.filenames += files
+            labels += [self.class_indices[name]] * len(files)
+        self.classes = np.array(labels, dtype="int32")
+        self.samples = len(self.filenames)
+        print(f"Found {self.samples} images belonging to {self.num_classes} classes.")
+        self._filepaths = [os.path.join(directory, name) for name in self.filenames]
+        super().__init__(self.samples, batch_size, shuffle, seed)
 
 
 def _directory_split(subset, image_data_generator):

@@ -16,6 +16,8 @@ import warnings
 import numpy as np
 
 from lamina import config
+from lamina.preprocessing._dataframe_iterator import DataFrameIterator as DataFrameIterator
+from lamina.preprocessing._dataframe_iterator import retired_arguments
 from lamina.preprocessing._image_files import array_to_img as array_to_img
 from lamina.preprocessing._image_files import img_to_array as img_to_array
 from lamina.preprocessing._image_files import load_img as load_img
@@ -36,6 +38,7 @@ from lamina.preprocessing._image_transforms import random_zoom as random_zoom
 from lamina.preprocessing._image_transforms import transform_matrix_offset_center as transform_matrix_offset_center
 
 __all__ = [
+    "DataFrameIterator",
     "DirectoryIterator",
     "ImageDataGenerator",
     "Iterator",
@@ -236,11 +239,62 @@ class ImageDataGenerator:
             dtype=self.dtype,
         )
 
-    def flow_from_dataframe(self, *args, **kwargs):
-        """Not supported in lamina: list the files yourself and use `flow_from_directory` or `flow`."""
-        raise NotImplementedError(
-            "ImageDataGenerator.flow_from_dataframe is not supported by lamina; "
-            "use flow_from_directory (one folder per class) or flow on arrays."
+    def flow_from_dataframe(
+        self,
+        dataframe,
+        directory=None,
+        x_col="filename",
+        y_col="class",
+        weight_col=None,
+        target_size=(256, 256),
+        color_mode="rgb",
+        classes=None,
+        class_mode="categorical",
+        batch_size=32,
+        shuffle=True,
+        seed=None,
+        save_to_dir=None,
+        save_prefix="",
+        save_format="png",
+        subset=None,
+        interpolation="nearest",
+        validate_filenames=True,
+        keep_aspect_ratio=False,
+        **kwargs,
+    ) -> DataFrameIterator:
+        """Batches of images that a pandas DataFrame lists (needs `pip install pandas`); see `DataFrameIterator`.
+
+        Keras 2's retired arguments (`has_ext`, `sort`, `drop_duplicates`, class_mode "other") still run,
+        with a DeprecationWarning, as they did there.
+
+        Example:
+            >>> frame = pandas.DataFrame({"filename": ["a.png", "b.png"], "class": ["cat", "dog"]})
+            >>> it = ImageDataGenerator(rescale=1 / 255).flow_from_dataframe(frame, "images", target_size=(64, 64))
+        """
+        class_mode = retired_arguments(class_mode, kwargs)
+        return DataFrameIterator(
+            dataframe,
+            directory,
+            self,
+            x_col=x_col,
+            y_col=y_col,
+            weight_col=weight_col,
+            target_size=target_size,
+            color_mode=color_mode,
+            classes=classes,
+            class_mode=class_mode,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            data_format=self.data_format,
+            save_to_dir=save_to_dir,
+            save_prefix=save_prefix,
+            save_format=save_format,
+            subset=subset,
+            interpolation=interpolation,
+            keep_aspect_ratio=keep_aspect_ratio,
+            dtype=self.dtype,
+            validate_filenames=validate_filenames,
         )
 
     def _fit_missing(self, what: str) -> None:

@@ -258,6 +258,17 @@ def _same_layer_names(file_layers: list, model) -> bool:
     return len(set(stored)) == len(stored) and set(stored) == set(layers)
 
 
+def _distinct_weight_layers(layers: list) -> list:
+    """`layers` less those whose weights all belong to layers before them (shared, as in a VAE's loss graph)."""
+    kept, seen = [], set()
+    for layer in layers:
+        ids = {id(variable) for variable in layer.weights}
+        if not ids <= seen:
+            kept.append(layer)
+        seen |= ids
+    return kept
+
+
 def load_weights_from_group(
     group, model, filename: str, by_name=False, skip_mismatch=False, prefer_names=False
 ) -> None:
@@ -283,6 +294,8 @@ def load_weights_from_group(
         raise ValueError("load_weights(skip_mismatch=True) needs by_name=True, as in Keras.")
     stored = [(name, arrays) for name, arrays in file_layers if arrays]
     layers = [layer for layer in model.layers if layer.weights]
+    if len(stored) != len(layers) and len(stored) == len(_distinct_weight_layers(layers)):
+        layers = _distinct_weight_layers(layers)  # Keras 2.3 did not list layers again for add_loss's graph
     if len(stored) != len(layers):
         raise ValueError(
             f"Cannot load weights from {filename!r}: it holds weights for {len(stored)} layers "

@@ -101,8 +101,20 @@ def _keras2_kwargs(node: list) -> dict:
     return {}
 
 
+def _bare_ref(node) -> bool:
+    """tf.keras writes a TFOpLambda's node on one tensor as the bare `[name, node, tensor, kwargs]`."""
+    return (
+        isinstance(node, list)
+        and bool(node)
+        and isinstance(node[0], str)
+        and (_is_keras2_ref(node) or (node[0] == _CONSTANT and len(node) >= 3))
+    )
+
+
 def _node_refs(node) -> list:
     """Every (layer name, node index, tensor index) a saved node reads, keyword arguments included."""
+    if _bare_ref(node):
+        node = [node]
     if isinstance(node, dict):
         return _walk_refs([node.get("args", []), node.get("kwargs", {})], False, [])
     if not isinstance(node, list) or not all(isinstance(e, (list, tuple)) and len(e) >= 3 for e in node):
@@ -164,6 +176,7 @@ def _call_node(layer, node, graph: _Graph):
         if reading_keras3() and not reading_lamina_file():
             kwargs.pop("training", None)
     else:
+        node = [node] if _bare_ref(node) else node
         first = [e[2] if e[0] == _CONSTANT else graph.tensor(e[0], int(e[1]), int(e[2])) for e in node]
         args = [first[0] if len(first) == 1 else first]
         kwargs = graph.resolve(dict(_keras2_kwargs(node)), keras2=True)
@@ -207,11 +220,15 @@ def functional_from_config(cls, config: dict, custom_objects=None):
         if isinstance(layer, InputLayer):
             graph.made[name] = [[layer.output]]
         pending.append((name, layer, list(entry.get("inbound_nodes") or [])))
+    added_losses = []  # tf.keras's AddLoss layers: their inputs go to the model's add_loss
     while any(nodes for _, _, nodes in pending):
         progress = False
         for name, layer, nodes in pending:
             while nodes and graph.ready(nodes[0]):
-                graph.made.setdefault(name, []).append(_call_node(layer, nodes.pop(0), graph))
+                made = _call_node(layer, nodes.pop(0), graph)
+                graph.made.setdefault(name, []).append(made)
+                if type(layer).__name__ == "AddLoss":
+                    added_losses.extend(made)
                 progress = True
         if not progress:
             stuck = [(name, _node_refs(nodes[0])) for name, _, nodes in pending if nodes]
@@ -222,6 +239,10 @@ def functional_from_config(cls, config: dict, custom_objects=None):
 
     target = cls if isinstance(cls, type) and issubclass(cls, Functional) else Functional
     model = target(inputs=inputs, outputs=outputs, name=config.get("name"))
+    if config.get("added_losses"):
+        model.add_loss(_refs_structure(config["added_losses"], graph, "added_losses"))
+    if added_losses:
+        model.add_loss(added_losses)
     if config.get("trainable") is False:
         model.trainable = False
     return model

@@ -112,6 +112,12 @@ def _builtin_layers() -> dict:
         if isinstance(value, type) and issubclass(value, layers.Layer):
             found[attr] = value
     found.update({"Sequential": Sequential, "Functional": Functional, "Model": Functional})
+    from lamina.layers.core.tf_op_lambda import AddLoss, SlicingOpLambda, TFOpLambda  # tf.keras's, for its files
+
+    found.update({"TFOpLambda": TFOpLambda, "SlicingOpLambda": SlicingOpLambda, "AddLoss": AddLoss})
+    from lamina.compat.legacy_layers import Highway, MaxoutDense  # Keras 1's, in Keras 2.2 files
+
+    found.update({"Highway": Highway, "MaxoutDense": MaxoutDense})
     return found
 
 

@@ -65,12 +65,30 @@ class CompileLoss:
             if y_true is None or y_true[i] is None:
                 raise ValueError(f"The model's output {i} has a loss but no target was given for it.")
             weight = None if sample_weight is None else sample_weight[i]
-            value = loss(y_true[i], _full_precision(y_pred[i]), weight)  # a Loss's own __call__, as Keras's
+            prediction = _full_precision(y_pred[i])
+            value = loss(target_like_output(y_true[i], prediction), prediction, weight)  # the Loss's own __call__
             per_output.append(value)
             # `0.0 + 1.0 * value` would add two nodes to every backward pass of a one-output model.
             weighted = value if self.weights[i] == 1.0 else self.weights[i] * value
             total = weighted if isinstance(total, float) and total == 0.0 else total + weighted
         return total, per_output
+
+
+def target_like_output(y_true, y_pred):
+    """The target in its (float) output's dtype, as Keras 2 fed targets through placeholders of that dtype.
+
+    So integer or boolean targets work with every loss and metric, custom ones included (which see float
+    targets, as in Keras 2); sparse losses and metrics cast the labels back to integers themselves.
+
+    Example:
+        >>> target_like_output(np.array([[1], [0]]), ops.zeros((2, 1))).dtype  # float32
+    """
+    if y_true is None or not hasattr(y_true, "dtype") or not hasattr(y_pred, "dtype"):
+        return y_true
+    dtype = standardize_dtype(y_pred.dtype)
+    if not dtype.startswith(("float", "bfloat")) or standardize_dtype(y_true.dtype) == dtype:
+        return y_true
+    return ops.cast(y_true, dtype)
 
 
 def _full_precision(y_pred):
@@ -165,7 +183,8 @@ class CompileMetrics:
             weight = sample_weight[i] if (weighted and sample_weight is not None) else None
             if masks is not None and i < len(masks) and masks[i] is not None:
                 weight = _with_mask(weight, masks[i])
-            metric.update_state(y_true[i], _full_precision(y_pred[i]), sample_weight=weight)
+            prediction = _full_precision(y_pred[i])
+            metric.update_state(target_like_output(y_true[i], prediction), prediction, sample_weight=weight)
 
     def results(self) -> dict:
         return {metric.name: metric.result() for metric in self.all_metrics}

@@ -9,6 +9,7 @@ progress, History — lives here.
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 
@@ -276,6 +277,9 @@ class Trainer(GeneratorMethods):
             >>> history.history["val_loss"]
             >>> model.fit(batch_generator(), steps_per_epoch=100, epochs=5)
         """
+        if "nb_epoch" in kwargs:  # Keras 1's name, which Keras 2 still took
+            warnings.warn("The `nb_epoch` argument in `fit` has been renamed `epochs`.", stacklevel=2)
+            epochs = kwargs.pop("nb_epoch")
         _reject_unknown(kwargs, "fit")
         self._assert_compiled("fit")
         batch_size = _check_batch_size(batch_size)

@@ -36,11 +36,36 @@ class KerasTensor:
             "Use lamina.ops inside a layer's call() (or a Lambda layer) for conditional logic."
         )
 
+    # Arithmetic, comparisons and indexing on a symbolic tensor build graph nodes (Keras 2's symbolic freedom):
+    # `-0.5 * K.sum(1 + z_log_var, axis=-1)`, `x[:, 0]`. `==` stays identity, as in Keras.
+    __array_ufunc__ = None  # NumPy scalars and arrays on the left defer to the reflected operator below
+
+    def __iter__(self):
+        raise TypeError(f"{self!r} is symbolic: it cannot be iterated over. Index it (x[:, 0]) instead.")
+
     def __array__(self, *args, **kwargs):
         raise TypeError(
             f"{self!r} is symbolic: it has no value to convert to NumPy. "
             "Build a Model from it and call predict(), or call the layer on real arrays."
         )
+
+
+def _operator(name: str, reflected: bool = False):
+    def apply(self, *other):
+        from lamina.backend.common.symbolic import apply_symbolically
+
+        args = (other[0], self) if reflected else (self, *other)
+        return apply_symbolically(f"operator.{name}", args, {})
+
+    apply.__name__ = f"__r{name.rstrip('_')}__" if reflected else f"__{name.rstrip('_')}__"
+    return apply
+
+
+for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and_", "or_", "xor"):
+    setattr(KerasTensor, f"__{_name.rstrip('_')}__", _operator(_name))
+    setattr(KerasTensor, f"__r{_name.rstrip('_')}__", _operator(_name, reflected=True))
+for _name in ("neg", "pos", "abs", "invert", "lt", "le", "gt", "ge", "getitem"):
+    setattr(KerasTensor, f"__{_name}__", _operator(_name))
 
 
 def is_keras_tensor(value) -> bool:

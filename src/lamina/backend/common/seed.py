@@ -9,6 +9,9 @@ through the jitted train step as state (DESIGN rule 4).
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import numpy as np
 
 _global = {"rng": np.random.default_rng()}
@@ -22,6 +25,40 @@ def reseed(seed: int) -> None:
 def draw_seed() -> int:
     """A fresh 31-bit seed from the process-wide generator."""
     return int(_global["rng"].integers(0, 2**31 - 1))
+
+
+_scope = threading.local()
+
+
+@contextlib.contextmanager
+def layer_seed_scope(generator):
+    """Inside, unseeded `K.random_*` draws come from `generator` (a Lambda layer's own), so that under `jit` each
+    step draws new values, as Keras 2's `K.random_normal` in a Lambda did.
+
+    Example:
+        >>> with layer_seed_scope(self.seed_generator):
+        ...     outputs = self.function(inputs)
+    """
+    stack = getattr(_scope, "stack", None)
+    if stack is None:
+        stack = _scope.stack = []
+    stack.append(generator)
+    try:
+        yield generator
+    finally:
+        stack.pop()
+
+
+def seed_for_draw(seed=None):
+    """The seed of one `K.random_*` draw: `seed` when given, else the enclosing layer's generator, else a fresh int.
+
+    Example:
+        >>> ops.random.normal((2, 3), seed=seed_for_draw())
+    """
+    if seed is not None:
+        return int(seed)
+    stack = getattr(_scope, "stack", None)
+    return stack[-1] if stack else draw_seed()
 
 
 def numpy_rng(seed=None) -> np.random.Generator:

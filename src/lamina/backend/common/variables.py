@@ -6,6 +6,7 @@ import numpy as np
 
 from lamina.backend.common import autocast
 from lamina.backend.common.dtypes import standardize_dtype
+from lamina.backend.common.keras_tensor import KerasTensor
 from lamina.backend.common.scopes import current_stateless_scope
 
 
@@ -114,39 +115,40 @@ class Variable:
     def __repr__(self) -> str:
         return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
 
-    # Arithmetic reads the value, so `x * variable` works inside layers.
+    # Arithmetic reads the value, so `x * variable` works inside layers. With a symbolic tensor on the other side
+    # the KerasTensor's operator builds a graph node that reads the variable when it runs (Keras 2's freedom).
     def __add__(self, other):
-        return self.value + _unwrap(other)
+        return NotImplemented if _symbolic(other) else self.value + _unwrap(other)
 
     def __radd__(self, other):
-        return _unwrap(other) + self.value
+        return NotImplemented if _symbolic(other) else _unwrap(other) + self.value
 
     def __sub__(self, other):
-        return self.value - _unwrap(other)
+        return NotImplemented if _symbolic(other) else self.value - _unwrap(other)
 
     def __rsub__(self, other):
-        return _unwrap(other) - self.value
+        return NotImplemented if _symbolic(other) else _unwrap(other) - self.value
 
     def __mul__(self, other):
-        return self.value * _unwrap(other)
+        return NotImplemented if _symbolic(other) else self.value * _unwrap(other)
 
     def __rmul__(self, other):
-        return _unwrap(other) * self.value
+        return NotImplemented if _symbolic(other) else _unwrap(other) * self.value
 
     def __truediv__(self, other):
-        return self.value / _unwrap(other)
+        return NotImplemented if _symbolic(other) else self.value / _unwrap(other)
 
     def __rtruediv__(self, other):
-        return _unwrap(other) / self.value
+        return NotImplemented if _symbolic(other) else _unwrap(other) / self.value
 
     def __matmul__(self, other):
-        return self.value @ _unwrap(other)
+        return NotImplemented if _symbolic(other) else self.value @ _unwrap(other)
 
     def __rmatmul__(self, other):
-        return _unwrap(other) @ self.value
+        return NotImplemented if _symbolic(other) else _unwrap(other) @ self.value
 
     def __pow__(self, other):
-        return self.value ** _unwrap(other)
+        return NotImplemented if _symbolic(other) else self.value ** _unwrap(other)
 
     def __neg__(self):
         return -self.value
@@ -156,6 +158,10 @@ class Variable:
 
     def __len__(self) -> int:
         return self.shape[0]
+
+
+def _symbolic(value) -> bool:
+    return isinstance(value, KerasTensor)
 
 
 def _unwrap(value):

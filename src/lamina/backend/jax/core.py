@@ -30,6 +30,7 @@ __all__ = [
     "shape",
     "stop_gradient",
     "to_device",
+    "value_and_gradients",
 ]
 
 
@@ -159,6 +160,24 @@ def dtype_of(x) -> str:
 def stop_gradient(x):
     """`x`, with gradients stopped."""
     return jax.lax.stop_gradient(convert_to_tensor(x))
+
+
+def value_and_gradients(fn, values: list):
+    """`(fn(values), [d sum(fn) / d value for each value])`: the gradients of a function of a list of arrays.
+
+    A non-scalar result is summed first, as `K.gradients` does. Used by `K.gradients` (through K.function).
+
+    Example:
+        >>> value, (grad,) = value_and_gradients(lambda v: (v[0] ** 2).sum(), [jnp.ones(3)])  # grad: [2, 2, 2]
+    """
+    values = [convert_to_tensor(v) for v in values]
+
+    def total(vs):
+        out = fn(vs)
+        return jnp.sum(out), out
+
+    (_, out), grads = jax.value_and_grad(total, has_aux=True)(values)
+    return out, list(grads)
 
 
 def device_put_batch(tree):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
 from lamina.backend.common import Variable
 
 __all__ = [
-    "average_pool", "binary_crossentropy", "categorical_crossentropy", "conv", "conv_transpose", "dense",
+    "average_pool", "binary_crossentropy", "categorical_crossentropy", "conv", "conv_transpose", "ctc_loss", "dense",
     "depthwise_conv", "elu", "gelu",
     "hard_sigmoid", "leaky_relu", "log_sigmoid", "log_softmax", "logsumexp", "max_pool", "moments",
     "one_hot", "relu", "relu6", "resize_images", "selu", "separable_conv", "sigmoid", "silu", "softmax",
@@ -299,3 +301,75 @@ def binary_crossentropy(target, output, from_logits=False, epsilon=1e-7):
         return -(target * jax.nn.log_sigmoid(output) + (1.0 - target) * jax.nn.log_sigmoid(-output))
     output = jnp.clip(output, epsilon, 1.0 - epsilon)
     return -(target * jnp.log(output) + (1.0 - target) * jnp.log(1.0 - output))
+
+
+def _ctc_emissions(labels, log_probs, blank_index):
+    """The label sequence with blanks around every label (batch, 2S+1) and its log-probabilities per step."""
+    batch, steps = labels.shape
+    classes = log_probs.shape[-1]
+    labels = jnp.clip(labels.astype("int32"), 0, classes - 1)  # padding past a label's length is never read
+    extended = jnp.full((batch, 2 * steps + 1), blank_index, dtype="int32").at[:, 1::2].set(labels)
+    emissions = jnp.take_along_axis(log_probs, extended[:, None, :], axis=2)  # (batch, time, 2S+1)
+    previous = jnp.pad(extended, ((0, 0), (2, 0)), constant_values=blank_index)[:, :-2]
+    skip_allowed = (extended != blank_index) & (extended != previous)
+    return extended, emissions, skip_allowed
+
+
+# The log-probability of an impossible alignment: finite, so that gradients through logaddexp stay finite.
+_CTC_NEVER = -1e30
+
+
+def ctc_loss(labels, logits, label_length, logit_length, blank_index=0):
+    """Connectionist temporal classification loss: minus the log-probability of `labels` given `logits`.
+
+    A log-space forward (alpha) recursion over time, one `lax.scan`; repeated labels must be
+    separated by a blank, as in TensorFlow's `ctc_loss` (no pre-collapsing of repeats). Impossible
+    alignments hold a large finite negative log-probability rather than -inf, since the gradient of
+    `logaddexp(-inf, -inf)` is NaN; a sample with no possible alignment gets an infinite loss.
+
+    Args:
+        labels: (batch, max_label_length) ints; entries past `label_length` are ignored.
+        logits: (batch, time, classes) unnormalized scores (a log-softmax is applied).
+        label_length: (batch,) ints, the length of each label sequence.
+        logit_length: (batch,) ints, the number of valid time steps of each sample.
+        blank_index: the class that is the CTC blank.
+
+    Returns:
+        (batch,) losses; `inf` where no alignment fits in `logit_length` steps.
+
+    Example:
+        >>> ctc_loss(jnp.array([[1, 2]]), jnp.zeros((1, 4, 3)), jnp.array([2]), jnp.array([4])).shape
+        (1,)
+    """
+    labels, logits = jnp.asarray(_v(labels)), jnp.asarray(_v(logits))
+    label_length = jnp.asarray(_v(label_length)).astype("int32")
+    logit_length = jnp.asarray(_v(logit_length)).astype("int32")
+    return _ctc_forward(labels, logits, label_length, logit_length, int(blank_index))
+
+
+# Jitted so that eager calls (K.ctc_batch_cost on arrays) compile the scan once per shape, not per call.
+@functools.partial(jax.jit, static_argnames="blank_index")
+def _ctc_forward(labels, logits, label_length, logit_length, blank_index):
+    log_probs = jax.nn.log_softmax(logits.astype("float32") if logits.dtype != jnp.float64 else logits, axis=-1)
+    _, emissions, skip_allowed = _ctc_emissions(labels, log_probs, blank_index)
+    width = emissions.shape[-1]
+    never = jnp.array(_CTC_NEVER, log_probs.dtype)
+    start = jnp.full((labels.shape[0], width), never).at[:, :2].set(emissions[:, 0, :2])
+    start = jnp.where(jnp.arange(width)[None, :] < 2 * jnp.minimum(label_length, 1)[:, None] + 1, start, never)
+
+    def step(alpha, inputs):
+        emission_t, t = inputs
+        stay = alpha
+        advance = jnp.pad(alpha, ((0, 0), (1, 0)), constant_values=_CTC_NEVER)[:, :-1]
+        skip = jnp.pad(alpha, ((0, 0), (2, 0)), constant_values=_CTC_NEVER)[:, :-2]
+        skip = jnp.where(skip_allowed, skip, never)
+        new_alpha = jnp.logaddexp(jnp.logaddexp(stay, advance), skip) + emission_t
+        return jnp.where((t < logit_length)[:, None], new_alpha, alpha), None
+
+    times = jnp.arange(1, emissions.shape[1])
+    alpha, _ = jax.lax.scan(step, start, (jnp.swapaxes(emissions[:, 1:], 0, 1), times))
+    last = jnp.take_along_axis(alpha, (2 * label_length)[:, None], axis=1)[:, 0]
+    before_last = jnp.take_along_axis(alpha, jnp.maximum(2 * label_length - 1, 0)[:, None], axis=1)[:, 0]
+    before_last = jnp.where(label_length > 0, before_last, never)
+    log_likelihood = jnp.logaddexp(last, before_last)
+    return jnp.where(log_likelihood < _CTC_NEVER / 2, jnp.inf, -log_likelihood)

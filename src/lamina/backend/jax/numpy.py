@@ -8,7 +8,7 @@ from lamina.backend.common import Variable, standardize_dtype
 
 __all__ = [
     "abs", "add", "all", "any", "arange", "argmax", "argmin", "broadcast_to", "clip", "concatenate",
-    "cos", "cumsum", "divide", "einsum", "equal", "exp", "expand_dims", "flip", "floor", "full", "full_like",
+    "cos", "cumprod", "cumsum", "divide", "einsum", "equal", "exp", "expand_dims", "flip", "floor", "full", "full_like",
     "greater", "greater_equal", "isfinite", "isnan", "less", "less_equal", "log", "log1p",
     "logical_and", "logical_not", "logical_or", "matmul", "max", "maximum", "mean", "min", "minimum",
     "moveaxis", "multiply", "negative", "not_equal", "ones", "ones_like", "pad", "power", "prod",
@@ -68,6 +68,10 @@ def concatenate(xs, axis=0):
 
 def cos(x):
     return jnp.cos(_v(x))
+
+
+def cumprod(x, axis=None):
+    return jnp.cumprod(_v(x), axis=axis)
 
 
 def cumsum(x, axis=None):

@@ -29,6 +29,7 @@ __all__ = [
     "shape",
     "stop_gradient",
     "to_device",
+    "value_and_gradients",
 ]
 
 _TORCH_DTYPES = {
@@ -275,6 +276,23 @@ def dtype_of(x) -> str:
 def stop_gradient(x):
     """`x`, detached from autograd."""
     return convert_to_tensor(x).detach()
+
+
+def value_and_gradients(fn, values: list):
+    """`(fn(values), [d sum(fn) / d value for each value])`: the gradients of a function of a list of tensors.
+
+    A non-scalar result is summed first, as `K.gradients` does; a value the result does not depend on gets
+    zeros. Used by `K.gradients` (through K.function).
+
+    Example:
+        >>> value, (grad,) = value_and_gradients(lambda v: (v[0] ** 2).sum(), [torch.ones(3)])  # grad: [2, 2, 2]
+    """
+    leaves = [convert_to_tensor(v).detach().requires_grad_(True) for v in values]
+    with torch.enable_grad():
+        out = fn(leaves)
+        grads = torch.autograd.grad(out.sum(), leaves, allow_unused=True) if out.requires_grad else [None] * len(leaves)
+    grads = [torch.zeros_like(leaf) if grad is None else grad for leaf, grad in zip(leaves, grads)]
+    return out.detach(), [grad.detach() for grad in grads]
 
 
 def device_put_batch(tree):

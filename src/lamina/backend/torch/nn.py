@@ -11,7 +11,7 @@ from lamina.backend.torch.core import current_device, torch_dtype
 from lamina.backend.torch.numpy import _t, add, matmul
 
 __all__ = [
-    "average_pool", "binary_crossentropy", "categorical_crossentropy", "conv", "conv_transpose", "dense",
+    "average_pool", "binary_crossentropy", "categorical_crossentropy", "conv", "conv_transpose", "ctc_loss", "dense",
     "depthwise_conv", "elu", "gelu",
     "hard_sigmoid", "leaky_relu", "log_sigmoid", "log_softmax", "logsumexp", "max_pool", "moments",
     "one_hot", "relu", "relu6", "resize_images", "selu", "separable_conv", "sigmoid", "silu", "softmax",
@@ -380,3 +380,36 @@ def binary_crossentropy(target, output, from_logits=False, epsilon=1e-7):
         return -(target * F.logsigmoid(output) + (1.0 - target) * F.logsigmoid(-output))
     output = torch.clamp(output, epsilon, 1.0 - epsilon)
     return -(target * torch.log(output) + (1.0 - target) * torch.log(1.0 - output))
+
+
+def ctc_loss(labels, logits, label_length, logit_length, blank_index=0):
+    """Connectionist temporal classification loss: minus the log-probability of `labels` given `logits`.
+
+    torch's own `ctc_loss` kernel (no reduction, infinite losses kept); repeated labels must be
+    separated by a blank, as in TensorFlow's `ctc_loss`.
+
+    Args:
+        labels: (batch, max_label_length) ints; entries past `label_length` are ignored.
+        logits: (batch, time, classes) unnormalized scores (a log-softmax is applied).
+        label_length: (batch,) ints, the length of each label sequence.
+        logit_length: (batch,) ints, the number of valid time steps of each sample.
+        blank_index: the class that is the CTC blank.
+
+    Returns:
+        (batch,) losses; `inf` where no alignment fits in `logit_length` steps.
+
+    Example:
+        >>> ctc_loss(torch.tensor([[1, 2]]), torch.zeros(1, 4, 3), torch.tensor([2]), torch.tensor([4])).shape
+        torch.Size([1])
+    """
+    logits = _t(logits)
+    if logits.dtype != torch.float64:
+        logits = logits.to(torch.float32)  # torch's kernel takes float32 and float64 only
+    classes = logits.shape[-1]
+    labels = torch.clamp(_t(labels).long(), 0, classes - 1)  # padding past a label's length is never read
+    log_probs = torch.log_softmax(logits, dim=-1).transpose(0, 1)  # (time, batch, classes), as torch expects
+    lengths = _t(logit_length).long().reshape(-1)
+    label_lengths = _t(label_length).long().reshape(-1)
+    return F.ctc_loss(
+        log_probs, labels, lengths, label_lengths, blank=blank_index, reduction="none", zero_infinity=False
+    )

@@ -12,7 +12,7 @@ from lamina.backend.torch.core import convert_to_tensor, current_device, torch_d
 
 __all__ = [
     "abs", "add", "all", "any", "arange", "argmax", "argmin", "broadcast_to", "clip", "concatenate",
-    "cos", "cumsum", "divide", "einsum", "equal", "exp", "expand_dims", "flip", "floor", "full", "full_like",
+    "cos", "cumprod", "cumsum", "divide", "einsum", "equal", "exp", "expand_dims", "flip", "floor", "full", "full_like",
     "greater", "greater_equal", "isfinite", "isnan", "less", "less_equal", "log", "log1p",
     "logical_and", "logical_not", "logical_or", "matmul", "max", "maximum", "mean", "min", "minimum",
     "moveaxis", "multiply", "negative", "not_equal", "ones", "ones_like", "pad", "power", "prod",
@@ -192,6 +192,12 @@ def concatenate(xs, axis=0):
 
 def cos(x):
     return torch.cos(_t(x))
+
+
+def cumprod(x, axis=None):
+    x = _t(x)
+    dtype = torch.int32 if x.dtype == torch.bool else (None if x.is_floating_point() else x.dtype)
+    return torch.cumprod(x.reshape(-1) if axis is None else x, dim=0 if axis is None else axis, dtype=dtype)
 
 
 def cumsum(x, axis=None):

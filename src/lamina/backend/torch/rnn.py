@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-__all__ = ["gru", "lstm", "rnn", "simple_rnn"]
+__all__ = ["conv_lstm", "gru", "lstm", "rnn", "simple_rnn"]
 
 
 def _expand(mask_t, like):
@@ -227,3 +227,29 @@ def simple_rnn(
         kernels[activation], inputs, [initial_h], params, bias is not None, mask, go_backwards, return_sequences,
         zero_output_for_mask,
     )  # fmt: skip
+
+
+def conv_lstm(
+    inputs,
+    initial_h,
+    initial_c,
+    mask,
+    kernel,
+    recurrent_kernel,
+    bias,
+    strides=1,
+    padding="valid",
+    dilation_rate=1,
+    data_format="channels_last",
+    go_backwards=False,
+    return_sequences=True,
+    zero_output_for_mask=False,
+):
+    """The JAX engine's ConvLSTM scan; torch has no fused ConvLSTM kernel, so this raises NotImplementedError.
+
+    The layer then runs `rnn`, whose eager loop already convolves every step at full speed.
+
+    Example:
+        >>> conv_lstm(x, h0, c0, None, kernel, recurrent_kernel, bias)  # raises NotImplementedError
+    """
+    raise NotImplementedError("torch has no fused ConvLSTM kernel; the layer runs its step loop.")

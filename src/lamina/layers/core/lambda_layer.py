@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from lamina.backend.common import SeedGenerator
+from lamina.backend.common.seed import layer_seed_scope
 from lamina.layers.layer import Layer
 
 
@@ -24,9 +26,12 @@ class Lambda(Layer):
         self.function = function
         self.output_shape_arg = output_shape
         self.arguments = dict(arguments or {})
+        # Unseeded K.random_* draws in the function (the VAE's sampling) advance this, so each step draws anew.
+        self.seed_generator = SeedGenerator()
 
     def call(self, inputs):
-        return self.function(inputs, **self.arguments)
+        with layer_seed_scope(self.seed_generator):
+            return self.function(inputs, **self.arguments)
 
     def get_config(self) -> dict:
         from lamina.saving.lambda_code import function_to_config

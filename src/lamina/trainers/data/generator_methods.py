@@ -6,6 +6,7 @@ Sequences and DataLoaders themselves.
 
 from __future__ import annotations
 
+from lamina.compat.legacy_interfaces import builtin_generator_methods_support
 from lamina.trainers.data.stream_data import is_stream
 
 
@@ -20,6 +21,7 @@ def _check_stream(method: str, generator) -> None:
 class GeneratorMethods:
     """Keras 2's `*_generator` methods, mixed into the Trainer."""
 
+    @builtin_generator_methods_support  # Keras 1's samples_per_epoch, nb_epoch, ... (with a warning)
     def fit_generator(
         self,
         generator,
@@ -70,6 +72,7 @@ class GeneratorMethods:
             initial_epoch=initial_epoch,
         )
 
+    @builtin_generator_methods_support  # Keras 1's samples_per_epoch, nb_epoch, ... (with a warning)
     def evaluate_generator(
         self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1, use_multiprocessing=False, verbose=0
     ):
@@ -89,6 +92,7 @@ class GeneratorMethods:
             verbose=verbose,
         )
 
+    @builtin_generator_methods_support  # Keras 1's samples_per_epoch, nb_epoch, ... (with a warning)
     def predict_generator(
         self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1, use_multiprocessing=False, verbose=0
     ):
