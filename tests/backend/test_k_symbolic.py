@@ -273,3 +273,32 @@ def test_k_zeros_ones_and_eye_are_variables_as_in_keras_2():
     np.testing.assert_array_equal(K.get_value(zeros), np.full((2, 3), 4.0))
     assert K.dtype(ones) == "int32" and K.get_value(ones).tolist() == [1, 1]
     np.testing.assert_array_equal(K.get_value(eye), np.eye(2, 3))
+
+
+def test_tf_sessions_are_ignored_or_refused_with_what_to_use(monkeypatch):
+    from lamina.backend import k_control
+
+    monkeypatch.setitem(k_control._session_warned, "done", False)  # one warning per process
+    with pytest.warns(UserWarning, match="lamina runs no TensorFlow session, so the session"):
+        K.set_session(object())
+    with pytest.raises(RuntimeError, match=r"K.get_session\(\): lamina runs no TensorFlow session"):
+        K.get_session()
+
+
+def test_keras2_cosine_proximity_names_as_loss_and_metric(tmp_path):
+    model = lamina.Sequential([Input(shape=(4,)), layers.Dense(3)])
+    model.compile(optimizer="sgd", loss="cosine_proximity", metrics=["cosine_proximity", "cosine"])
+    y = RNG.normal(size=(6, 3)).astype("float32")
+    prediction = model.predict(X, verbose=0)
+
+    def unit(a):
+        return a / np.linalg.norm(a, axis=-1, keepdims=True)
+
+    expected = float(-(unit(y) * unit(prediction)).sum(-1).mean())  # Keras 2: the cosine loss, -1 when parallel
+    loss, proximity, cosine = model.evaluate(X, y, verbose=0)
+    assert loss == pytest.approx(expected, rel=1e-5) and proximity == pytest.approx(expected, rel=1e-5)
+    assert cosine == pytest.approx(expected, rel=1e-5)
+    model.save(tmp_path / "cosine.h5")
+    assert lamina.models.load_model(tmp_path / "cosine.h5").evaluate(X, y, verbose=0)[1] == pytest.approx(
+        expected, rel=1e-5
+    )

@@ -79,7 +79,7 @@ _STRUCTURAL = {
     "random_binomial", "random_bernoulli", "arange", "random_uniform_variable", "random_normal_variable",
     "zeros_variable", "ones_variable", "moving_average_update", "clear_session",
     "ctc_decode", "ctc_label_dense_to_sparse", "cast_to_floatx", "normalize_data_format", "is_tensor",
-    "get_variable_shape", "symbolic", "eager", "control_dependencies",
+    "get_variable_shape", "symbolic", "eager", "control_dependencies", "get_session", "set_session",
 }  # fmt: skip
 SYMBOLIC_FUNCTIONS: set = set()  # the names an OpLambda may call as `backend.<name>`
 for _module in _K_MODULES:

@@ -21,7 +21,8 @@ from lamina.backend.common.seed import seed_for_draw
 from lamina.config import floatx
 
 __all__ = [
-    "control_dependencies", "eager", "foldl", "foldr", "get_uid", "is_placeholder", "learning_phase_scope",
+    "control_dependencies", "eager", "foldl", "foldr", "get_session", "get_uid", "is_placeholder",
+    "learning_phase_scope", "set_session",
     "manual_variable_initialization", "map_fn", "name_scope", "random_bernoulli", "random_binomial",
     "random_normal_variable", "random_uniform_variable", "reset_uids", "rnn", "symbolic", "truncated_normal",
 ]  # fmt: skip
@@ -303,3 +304,40 @@ def random_binomial(shape, p=0.0, dtype=None, seed=None):
 def random_bernoulli(shape, p=0.0, dtype=None, seed=None):
     """1 with probability `p`, else 0."""
     return random_binomial(shape, p=p, dtype=dtype, seed=seed)
+
+
+# ------------------------------------------------------------- TF sessions
+_session_warned = {"done": False}
+
+
+def set_session(session) -> None:
+    """Keras 2's `K.set_session(tf.Session(config=...))`: lamina runs no TensorFlow session, so it is ignored.
+
+    Programs set a session to configure TensorFlow (GPU memory growth, threads); lamina's engines allocate
+    as they do by default. One warning says so.
+
+    Example:
+        >>> K.set_session(session)  # UserWarning: ... ignored
+    """
+    if not _session_warned["done"]:
+        _session_warned["done"] = True
+        import warnings
+
+        warnings.warn(
+            f"K.set_session({type(session).__name__}): lamina runs no TensorFlow session, so the session (and its "
+            "config) is ignored. Configure the engine instead (XLA_PYTHON_CLIENT_PREALLOCATE=false for JAX's GPU "
+            "memory, torch.set_num_threads for torch).",
+            stacklevel=2,
+        )
+
+
+def get_session(op_input_list=()):
+    """Keras 2's `K.get_session()`: there is no TensorFlow session in lamina, so this is an error saying what to use.
+
+    Example:
+        >>> K.get_session()  # RuntimeError: ... use K.function, K.get_value / K.set_value
+    """
+    raise RuntimeError(
+        "K.get_session(): lamina runs no TensorFlow session. Evaluate tensors with K.function(inputs, outputs) or "
+        "K.get_value(variable), and change variables with K.set_value(variable, value)."
+    )

@@ -148,6 +148,6 @@ KERAS2_MODULES: dict[str, Keras2Module] = {
     "legacy": _module(""),
     "legacy.interfaces": _module("lamina.compat.legacy_interfaces", "*"),
     "legacy.layers": _module(
-        "lamina.compat.legacy_layers", "AtrousConvolution1D AtrousConvolution2D Highway MaxoutDense"
+        "lamina.compat.legacy_layers", "AtrousConvolution1D AtrousConvolution2D Highway MaxoutDense Recurrent"
     ),
 }

@@ -160,3 +160,88 @@ class MaxoutDense(_LegacyDense):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "output_dim": self.output_dim, "nb_feature": self.nb_feature}
+
+
+class Recurrent(Layer):
+    """Keras 2.0's abstract recurrent layer, which Keras 1-era custom RNNs subclass (`keras.legacy.layers`).
+
+    A subclass builds its weights (and `self.states`, one entry per state), sets `self.units`, and writes
+    `step(inputs, states) -> (output, new_states)`; `get_initial_state`, `get_constants` and `preprocess_input`
+    may be overridden as in Keras. The loop is `K.rnn`. Stateful use is not supported (a clear error).
+
+    Example:
+        >>> class MinimalRNN(Recurrent):
+        ...     def build(self, input_shape):
+        ...         self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], self.units))
+        ...         self.states = [None]
+        ...     def step(self, x, states):
+        ...         h = K.tanh(K.dot(x, self.kernel) + states[0])
+        ...         return h, [h]
+    """
+
+    def __init__(
+        self,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        implementation=0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if stateful:
+            raise ValueError(
+                f'Layer "{self.name}": the legacy Recurrent base does not support stateful=True in lamina; '
+                "write the layer as an RNN cell and use lamina.layers.RNN(cell, stateful=True)."
+            )
+        self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
+        self.go_backwards, self.stateful, self.unroll = bool(go_backwards), False, bool(unroll)
+        self.implementation = implementation
+        self.supports_masking = True
+        self.states = [None]
+
+    def get_initial_state(self, inputs):
+        """Zeros of shape (batch, units), one per entry of `self.states`, as Keras 2.0 made them."""
+        zeros = ops.zeros_like(ops.sum(inputs, axis=tuple(range(1, len(inputs.shape)))))  # (batch,)
+        state = ops.tile(ops.expand_dims(zeros, -1), (1, self.units))
+        return [state for _ in self.states]
+
+    def get_constants(self, inputs, training=None):
+        return []
+
+    def preprocess_input(self, inputs, training=None):
+        return inputs
+
+    def step(self, inputs, states):
+        raise NotImplementedError(f'Layer "{self.name}": a Recurrent subclass must define step(inputs, states).')
+
+    def call(self, inputs, mask=None, training=None, initial_state=None):
+        from lamina.backend import k_control
+
+        states = list(initial_state) if initial_state is not None else self.get_initial_state(inputs)
+        last, outputs, states = k_control.rnn(
+            self.step,
+            self.preprocess_input(inputs, training=training),
+            states,
+            go_backwards=self.go_backwards,
+            mask=mask,
+            constants=self.get_constants(inputs, training=training),
+            unroll=self.unroll,
+        )
+        output = outputs if self.return_sequences else last
+        return [output, *states] if self.return_state else output
+
+    def compute_mask(self, inputs, mask=None):
+        return mask if self.return_sequences else None
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "stateful": self.stateful,
+            "unroll": self.unroll,
+            "implementation": self.implementation,
+        }

@@ -362,6 +362,8 @@ _FUNCTIONS = {
     "msle": MeanSquaredLogarithmicError,
     "MSLE": MeanSquaredLogarithmicError,
     "cosine_similarity": CosineSimilarity,
+    "cosine_proximity": CosineSimilarity,  # Keras 2's names for the same loss
+    "cosine": CosineSimilarity,
     "huber": Huber,
     "huber_loss": Huber,
     "log_cosh": LogCosh,

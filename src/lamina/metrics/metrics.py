@@ -139,6 +139,8 @@ _BY_NAME.update(
         "mean_iou": iou.MeanIoU,
         "binary_iou": iou.BinaryIoU,
         "fbeta_score": f_score.FBetaScore,
+        "cosine_proximity": reg.CosineProximity,
+        "cosine": reg.CosineProximity,
     }
 )
 # Functions given as metrics: the metric class that averages them (the loss functions included).

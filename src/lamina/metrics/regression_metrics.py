@@ -44,6 +44,17 @@ class CosineSimilarity(MeanMetricWrapper):
         super().__init__(_cosine_similarity, name=name, dtype=dtype, axis=axis)
 
 
+class CosineProximity(MeanMetricWrapper):
+    """Keras 2's `cosine_proximity` metric: the mean of the cosine loss, `-cos(y_true, y_pred)` (-1 for parallel).
+
+    Example:
+        >>> model.compile(loss="mse", metrics=["cosine_proximity"])  # as Keras 2 programs wrote it
+    """
+
+    def __init__(self, name="cosine_proximity", dtype=None, axis=-1):
+        super().__init__(cosine_similarity, name=name, dtype=dtype, axis=axis)
+
+
 def _cosine_similarity(y_true, y_pred, axis=-1):
     # The loss is the negative similarity; the metric reports the similarity itself.
     return -cosine_similarity(y_true, y_pred, axis=axis)
