@@ -33,7 +33,12 @@ WORKLOADS = {
     # ConvLSTM2D(40, 3x3, "same", return_sequences) + BatchNormalization (the example: 4), Conv3D(1, 3x3x3,
     # sigmoid), binary crossentropy, Adadelta, batch 10. Hidden sizes: the blocks' filters.
     "convlstm": ((8, 40, 40, 1), [40], 2, 0.0, 10, 20),
+    # keras.applications.ResNet50 (weights=None, 1000 classes) on 224x224x3 images: `predict` at batch 32, and
+    # `fit` with SGD and sparse categorical crossentropy at batch 16 (a few steps per epoch). No hand-written loop.
+    "resnet50-predict": ((224, 224, 3), None, 1000, 0.0, 32, 64),
+    "resnet50-train": ((224, 224, 3), None, 1000, 0.0, 16, 32),
 }
+APPLICATIONS = {"resnet50-predict", "resnet50-train"}
 
 
 def make_data(workload: str):
@@ -60,6 +65,10 @@ def build_keras_like(lib, workload: str):
         return build_lstm(lib)
     if workload == "convlstm":
         return build_convlstm(lib)
+    if workload in APPLICATIONS:
+        model = lib.applications.ResNet50(weights=None)
+        model.compile(optimizer=lib.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy")
+        return model
     model = lib.Sequential()
     model.add(lib.layers.Input(shape=(dim,)))
     for units in hidden:
@@ -127,18 +136,35 @@ def time_fit(model, x, y, batch_size, epochs, repeats) -> float:
     return best
 
 
+def time_predict(model, x, batch_size, epochs, repeats) -> float:
+    model.predict(x, batch_size=batch_size, verbose=0)  # warm-up: compile
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(epochs):
+            model.predict(x, batch_size=batch_size, verbose=0)
+        best = max(best, epochs * len(x) / (time.perf_counter() - start))
+    return best
+
+
+def run_library(lib, workload, epochs, repeats):
+    x, y = make_data(workload)
+    model, batch_size = build_keras_like(lib, workload), WORKLOADS[workload][4]
+    if workload.endswith("-predict"):
+        return time_predict(model, x, batch_size, epochs, repeats)
+    return time_fit(model, x, y, batch_size, epochs, repeats)
+
+
 def run_lamina(workload, epochs, repeats):
     import lamina
 
-    x, y = make_data(workload)
-    return time_fit(build_keras_like(lamina, workload), x, y, WORKLOADS[workload][4], epochs, repeats)
+    return run_library(lamina, workload, epochs, repeats)
 
 
 def run_keras(workload, epochs, repeats):
     import keras
 
-    x, y = make_data(workload)
-    return time_fit(build_keras_like(keras, workload), x, y, WORKLOADS[workload][4], epochs, repeats)
+    return run_library(keras, workload, epochs, repeats)
 
 
 def run_jax_loop(workload, epochs, repeats):
@@ -321,6 +347,9 @@ def main():
     for workload in args.only:
         row = {}
         for library in args.libraries:
+            if workload in APPLICATIONS and library.endswith("-loop"):
+                row[library] = float("nan")  # no hand-written ResNet50
+                continue
             cmd = [sys.executable, __file__, "--child", library, workload, "--epochs", str(args.epochs),
                    "--repeats", str(args.repeats)]  # fmt: skip
             out = subprocess.run(cmd, env=env, capture_output=True, text=True)

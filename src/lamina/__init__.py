@@ -9,6 +9,7 @@ Example:
 __version__ = "0.1.0"
 
 from lamina import activations as activations
+from lamina import applications as applications
 from lamina import backend as backend
 from lamina import callbacks as callbacks
 from lamina import compat as compat

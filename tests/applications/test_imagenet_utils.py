@@ -58,3 +58,22 @@ def test_decode_predictions_through_get_file(tmp_path, monkeypatch):
         np.testing.assert_allclose([entry[2] for entry in result], row[best])
     with pytest.raises(ValueError, match=r"shape \(samples, 1000\)"):
         vgg16.decode_predictions(preds[:, :10])
+
+
+def test_model_function_has_keras_s_signature_and_names_bad_arguments():
+    import inspect
+
+    from lamina.applications.imagenet_utils import SHARED_ARGUMENTS, model_function
+
+    calls = []
+    arguments = (*SHARED_ARGUMENTS, ("name", "tiny"))
+    tiny = model_function("Tiny", lambda **kw: calls.append(kw) or "built", "Tiny's doc.", arguments, "some.module")
+    assert tiny(False, None, pooling="avg") == "built"
+    chosen = {"include_top": False, "weights": None, "pooling": "avg", "name": "tiny"}
+    assert calls[-1] == {**dict(SHARED_ARGUMENTS), **chosen}
+    assert list(inspect.signature(tiny).parameters) == [name for name, _ in arguments]
+    assert (tiny.__name__, tiny.__doc__, tiny.__module__) == ("Tiny", "Tiny's doc.", "some.module")
+    with pytest.raises(TypeError, match=r"Tiny\(\): got an unexpected keyword argument 'alpha'"):
+        tiny(alpha=0.5)
+    with pytest.raises(TypeError, match=r"Tiny\(\): too many positional arguments"):
+        tiny(*range(9))

@@ -1,58 +1,33 @@
-"""VGG16 and VGG19: Keras's layer names, weight shapes and parameter counts, Keras 3's predictions given the same
-weights (Keras 3 as a test-only oracle), the ImageNet weight files through a local HTTP server, Keras's checks."""
+"""VGG16 and VGG19: Keras's layer names, weight shapes and parameter counts and Keras 3's predictions given the same
+weights (Keras 3.15.1's records in tests/fixtures/applications), the ImageNet weight files through a local HTTP
+server, Keras's checks."""
 
 from __future__ import annotations
 
 import hashlib
-import os
 
 import numpy as np
 import pytest
+from app_oracle import LARGE_MODELS, check_against_record, load_record
 from local_http_server import LocalServer
 
-from lamina.applications import VGG16, VGG19, vgg16, vgg19
+from lamina.applications import VGG16, VGG19, vgg19
 
 SMALL = (32, 32, 3)
-LARGE_MODELS = pytest.mark.skipif(
-    not os.environ.get("LAMINA_LARGE_MODELS"),
-    reason="the full-size models (138M parameters) run with LAMINA_LARGE_MODELS=1",
-)
 
 
-def keras3_model(name, **kwargs):
-    os.environ.setdefault("KERAS_BACKEND", "jax")
-    import keras
-
-    return getattr(keras.applications, name)(weights=None, **kwargs)
+@pytest.mark.parametrize("build, name", [(VGG16, "VGG16"), (VGG19, "VGG19")])
+def test_vgg_matches_keras3_names_counts_and_predictions(build, name):
+    check_against_record(build, load_record(name))  # Keras 3.15.1's layers, weights, count and outputs
 
 
-@pytest.mark.parametrize(
-    "build, name, params",
-    [(VGG16, "VGG16", 14_714_688), (VGG19, "VGG19", 20_024_384)],  # Keras's counts without the top
-)
-def test_vgg_matches_keras3_names_counts_and_predictions(build, name, params):
-    model = build(include_top=False, weights=None, input_shape=SMALL)
-    oracle = keras3_model(name, include_top=False, input_shape=SMALL)
-    assert model.count_params() == oracle.count_params() == params
-    assert [layer.name for layer in model.layers[1:]] == [layer.name for layer in oracle.layers[1:]]  # not the Input
-    assert [w.shape for w in model.get_weights()] == [tuple(w.shape) for w in oracle.get_weights()]
-    rng = np.random.default_rng(0)
-    weights = [rng.normal(scale=0.05, size=w.shape).astype("float32") for w in model.get_weights()]
-    model.set_weights(weights)
-    oracle.set_weights(weights)
-    images = rng.uniform(0, 255, size=(2, *SMALL)).astype("float32")
-    x = vgg16.preprocess_input(images)
-    expected = np.asarray(oracle.predict(x, verbose=0))
-    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
-
-
-def test_top_and_pooling_shapes_and_a_small_top_counts_as_keras3():
+def test_top_and_pooling_shapes_and_a_small_top_counts_as_keras():
     assert VGG16(include_top=False, weights=None, input_shape=(48, 40, 3), pooling="avg").output_shape == (None, 512)
     assert VGG19(include_top=False, weights=None, input_shape=SMALL, pooling="max").output_shape == (None, 512)
     assert VGG16(include_top=False, weights=None).output_shape == (None, None, None, 512)
     top = VGG16(weights=None, input_shape=SMALL, classes=7, classifier_activation=None)
-    oracle = keras3_model("VGG16", input_shape=SMALL, classes=7, classifier_activation=None)
-    assert top.output_shape == (None, 7) and top.count_params() == oracle.count_params()
+    dense = (512 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 7 + 7)  # flatten of 1x1x512, fc1, fc2, predictions
+    assert top.output_shape == (None, 7) and top.count_params() == load_record("VGG16")["count"] + dense
     assert top.layers[-1].get_config()["activation"] == "linear" and top.name == "vgg16"
 
 

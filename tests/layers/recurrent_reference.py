@@ -39,6 +39,8 @@ def kernel_path(kind: str):
             if kind == "loop":
                 raise NotImplementedError("this test runs the generic loop")
             result = original(*args, **kwargs)
+            if getattr(getattr(args[0], "device", None), "type", None) == "meta":
+                return result  # torch's shape inference (meta tensors, no data): no kernel ran
             calls.append(name)
             if args[mask_index] is not None:
                 masked.append(name)

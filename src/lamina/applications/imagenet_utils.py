@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import warnings
@@ -46,6 +47,75 @@ def fetch(fname: str, origin: str, file_hash: str, what: str) -> str:
             f"Cannot get {what} from {origin} ({error}). Without a network, download that file elsewhere and "
             f"place it at {place}; lamina then uses it without downloading."
         ) from error
+
+
+def weights_path(weights, name: str, origin: str, top: tuple, no_top: tuple, include_top: bool):
+    """The weights file an application loads: None, the user's path, or Keras's ImageNet file fetched now.
+
+    `top` and `no_top` are (file name, md5) of the published files with and without the classifier; the file is
+    fetched before the model is built, so without a network the call fails at once.
+
+    Example:
+        >>> weights_path("imagenet", "ResNet50", ORIGIN, (TOP, TOP_MD5), (NO_TOP, NO_TOP_MD5), include_top=False)
+        '~/.keras/models/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5'
+    """
+    if weights != "imagenet":
+        return weights
+    fname, file_hash = top if include_top else no_top
+    return fetch(fname, origin + fname, file_hash, f"{name}'s ImageNet weights")
+
+
+def finish(inputs, outputs, name: str, path):
+    """The application's Functional model, with the weights at `path` loaded (Keras's HDF5 layout) if given."""
+    from lamina.models.functional import Functional
+
+    model = Functional(inputs, outputs, name=name)
+    if path is not None:
+        model.load_weights(path)
+    return model
+
+
+# The arguments every application takes, in Keras's order (families add theirs: `name`, `alpha`, ...).
+SHARED_ARGUMENTS = (
+    ("include_top", True),
+    ("weights", "imagenet"),
+    ("input_tensor", None),
+    ("input_shape", None),
+    ("pooling", None),
+    ("classes", 1000),
+    ("classifier_activation", "softmax"),
+)
+
+
+def model_function(public_name: str, build, doc: str, arguments, module: str):
+    """A public model function (`ResNet101`, `EfficientNetB3`) with Keras's exact signature, calling `build`.
+
+    The function takes `arguments` ((name, default) pairs, in Keras's order) positionally or by keyword, shows
+    them in `help()` and `inspect.signature`, and calls `build(**all arguments)`. Families with many sizes
+    define each size in one line instead of repeating the same eight-argument function.
+
+    Example:
+        >>> arguments = (*SHARED_ARGUMENTS, ("name", "resnet101"))
+        >>> ResNet101 = model_function("ResNet101", partial(build_resnet, ...), doc, arguments, __name__)
+        >>> ResNet101(include_top=False, weights=None).output_shape
+        (None, None, None, 2048)
+    """
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    signature = inspect.Signature([inspect.Parameter(name, kind, default=value) for name, value in arguments])
+
+    def function(*args, **kwargs):
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as error:
+            raise TypeError(f"{public_name}(): {error}. Its arguments: {', '.join(signature.parameters)}.") from None
+        bound.apply_defaults()
+        return build(**bound.arguments)
+
+    function.__name__ = function.__qualname__ = public_name
+    function.__signature__ = signature
+    function.__doc__ = doc
+    function.__module__ = module
+    return function
 
 
 def obtain_input_shape(input_shape, default_size, min_size, data_format, require_flatten, weights=None):
@@ -127,6 +197,26 @@ def model_input(input_tensor, shape):
             f"got {type(input_tensor).__name__}."
         )
     return input_tensor, get_source_inputs(input_tensor)
+
+
+def correct_pad(x, kernel_size) -> tuple:
+    """The ((top, bottom), (left, right)) zero padding before a strided "valid" convolution, as Keras pads.
+
+    Half the kernel on each side, one less on the top/left of an even side (or of a side unknown when building),
+    so a stride-2 convolution sees the same windows as TF's "same" padding.
+
+    Example:
+        >>> correct_pad(Input(shape=(32, 32, 16)), 3)
+        ((0, 1), (0, 1))
+    """
+    kernel = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+    first = 2 if config.image_data_format() == "channels_first" else 1
+    sides = tuple(x.shape[first : first + 2])
+    pads = []
+    for side, size in zip(sides, kernel):
+        adjust = 1 if side is None else 1 - side % 2
+        pads.append((size // 2 - adjust, size // 2))
+    return tuple(pads)
 
 
 def preprocess_input(x, data_format=None, mode="caffe"):

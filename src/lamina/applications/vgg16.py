@@ -28,17 +28,18 @@ def build_vgg(
 ):
     """A VGG network with `convs_per_block` 3x3 convolutions in each of its five blocks (VGG16: 2, 2, 3, 3, 3)."""
     from lamina import config, layers
-    from lamina.models.functional import Functional
 
     imagenet_utils.check_arguments(name, weights, include_top, classes, classifier_activation)
     data_format = config.image_data_format()
     shape = imagenet_utils.obtain_input_shape(input_shape, 224, 32, data_format, include_top, weights)
-    path = weights
-    if weights == "imagenet":  # fetched before building: without a network this fails at once
-        fname, file_hash = (
-            (module.WEIGHTS_FILE, module.WEIGHTS_HASH) if include_top else (module.NO_TOP_FILE, module.NO_TOP_HASH)
-        )
-        path = imagenet_utils.fetch(fname, module.WEIGHTS_ORIGIN + fname, file_hash, f"{name}'s ImageNet weights")
+    path = imagenet_utils.weights_path(
+        weights,
+        name,
+        module.WEIGHTS_ORIGIN,
+        (module.WEIGHTS_FILE, module.WEIGHTS_HASH),
+        (module.NO_TOP_FILE, module.NO_TOP_HASH),
+        include_top,
+    )
     x, inputs = imagenet_utils.model_input(input_tensor, shape)
     for block, (convs, filters) in enumerate(zip(convs_per_block, (64, 128, 256, 512, 512)), start=1):
         for index in range(1, convs + 1):
@@ -53,10 +54,7 @@ def build_vgg(
         x = layers.GlobalAveragePooling2D()(x)
     elif pooling == "max":
         x = layers.GlobalMaxPooling2D()(x)
-    model = Functional(inputs, x, name=name.lower())
-    if weights is not None:
-        model.load_weights(path)
-    return model
+    return imagenet_utils.finish(inputs, x, name.lower(), path)
 
 
 def VGG16(  # noqa: N802 - Keras's name

@@ -64,6 +64,8 @@ def _module_and_name(layer) -> tuple[str, str | None]:
         return "keras.src.models.functional", "Functional"
     if getattr(cls, "op_name", None) and hasattr(cls, "keras_module"):  # a Keras 3 op node (NotEqual, ...)
         return cls.keras_module, cls.__name__
+    if "keras3_module" in cls.__dict__:  # a layer Keras 3 keeps outside keras.layers (ConvNeXt's LayerScale)
+        return cls.keras3_module, cls.__name__
     registered = object_registration.get_registered_name(cls)
     if object_registration._builtin_layers().get(cls.__name__) is cls and ">" not in registered:
         return "keras.layers", None

@@ -118,6 +118,12 @@ def _builtin_layers() -> dict:
     from lamina.compat.legacy_layers import Highway, MaxoutDense  # Keras 1's, in Keras 2.2 files
 
     found.update({"Highway": Highway, "MaxoutDense": MaxoutDense})
+    from lamina.applications.convnext import LayerScale, StochasticDepth  # Keras 3's ConvNeXt layers
+
+    found.update({"LayerScale": LayerScale, "StochasticDepth": StochasticDepth})
+    from lamina.applications.inception_resnet_v2 import CustomScaleLayer  # Keras 3's InceptionResNetV2 layer
+
+    found["CustomScaleLayer"] = CustomScaleLayer
     return found
 
 

@@ -332,6 +332,11 @@ def _layer_class(config: dict, custom_objects):
     from lamina.layers.core.operation_layer import operation_layer_class
 
     name = config.get("registered_name") or config["class_name"]
+    if str(config.get("module", "")).startswith("keras.src.ops."):
+        # Keras 3's op nodes (`x + y` is an `Add` op) share names with merge layers (`Add`): the module decides.
+        op_class = operation_layer_class(config["class_name"], config["module"])
+        if op_class is not None and not (custom_objects and name in custom_objects):
+            return op_class
     try:
         return object_registration.get_layer_class(name, custom_objects)
     except ValueError:

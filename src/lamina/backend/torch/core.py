@@ -393,12 +393,12 @@ def compute_output_spec(fn, *args, **kwargs):
 
     Unknown (None) dimensions are tried at two sizes; an output dimension that
     changes with them is unknown too. When only the leading (batch) axis is
-    unknown, `fn` runs on small real zero tensors (batch 2, then 3). When another
-    axis is unknown it must be tried at sizes big enough for any stack of kernels
-    and strides (`PROBE_SIZES`), so `fn` runs on torch's meta device, which
-    computes shapes only (variables read as meta tensors of their shape); code that
-    needs real data there (a value read back to Python, a tensor made on another
-    device) runs again on real zeros, with a small batch. Either way the run is
+    unknown, or no axis, `fn` still runs on torch's meta device first, which computes
+    shapes only (variables read as meta tensors of their shape): a real run of a
+    224x224 convnet costs seconds. Other unknown axes are tried at sizes big enough
+    for any stack of kernels and strides (`PROBE_SIZES`). Code that needs real data
+    (a value read back to Python, a tensor made on another device) runs again on
+    real zeros, with a small batch. Either way the run is
     without autograd and in a stateless scope, so no variable changes.
 
     Example:
@@ -408,7 +408,7 @@ def compute_output_spec(fn, *args, **kwargs):
     specs: list = []
     _flatten_specs((args, kwargs), specs)
     has_unknown = any(None in spec.shape for spec in specs)
-    if any(None in spec.shape[1:] for spec in specs):
+    if specs:  # shapes only, without computing anything; a layer whose call needs data runs again for real
         try:
             return _probe(fn, args, kwargs, has_unknown, on_meta=True)
         except Exception:  # noqa: BLE001 - whatever meta tensors cannot do, the real run below does (or reports)
