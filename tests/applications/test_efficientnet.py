@@ -4,6 +4,8 @@ weights, counts, and for B0 and V2B0 the logits given the same seeded weights); 
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 from app_oracle import LARGE_MODELS, check_against_record, load_record, seeded_images, seeded_weights
@@ -106,9 +108,7 @@ def test_weight_files_and_hashes_are_keras_s(monkeypatch):
 
 
 def test_pooling_preprocessing_and_channels_first_shapes():
-    bare = EfficientNetV2B0(
-        include_top=False, weights=None, input_shape=SMALL, pooling="max", include_preprocessing=False
-    )
+    bare = EfficientNetV2B0(False, None, None, SMALL, "max", 1000, "softmax", False)  # Keras's order, positionally
     assert bare.output_shape == (None, 1280) and bare.layers[-1].name == "max_pool"
     assert bare.layers[1].name == "stem_conv"  # no Rescaling/Normalization in front
     config.set_image_data_format("channels_first")
@@ -120,6 +120,22 @@ def test_pooling_preprocessing_and_channels_first_shapes():
     # odd sides: Keras's asymmetric padding before each stride 2 (33 -> 17 -> 9 -> 5 -> 3 -> 2)
     assert first.get_layer("top_activation").output_shape == (None, 1280, 2, 1)
     assert first.get_layer("block1a_se_reshape").output_shape == (None, 32, 1, 1)
+
+
+def test_signatures_and_docstrings_are_keras_s():
+    shared = ["include_top", "weights", "input_tensor", "input_shape", "pooling", "classes", "classifier_activation"]
+    for function, extra, name in [
+        (EfficientNetB7, [], "efficientnetb7"),
+        (EfficientNetV2L, ["include_preprocessing"], "efficientnetv2-l"),
+    ]:
+        parameters = inspect.signature(function).parameters
+        assert list(parameters) == shared + extra + ["name"] and parameters["name"].default == name
+        assert [parameters[key].default for key in ("weights", "classes")] == ["imagenet", 1000]
+    assert EfficientNetB7.__name__ == "EfficientNetB7" and "66,658,687 parameters" in EfficientNetB7.__doc__
+    assert "(None, 2560)" in EfficientNetB7.__doc__ and "(600, 600, 3)" in EfficientNetB7.__doc__
+    assert "include_preprocessing:" in EfficientNetV2L.__doc__ and "(480, 480, 3)" in EfficientNetV2L.__doc__
+    with pytest.raises(TypeError, match=r"EfficientNetB1\(\): got an unexpected keyword argument 'alpha'"):
+        EfficientNetB1(alpha=1.0)
 
 
 def test_keras_argument_checks():

@@ -90,6 +90,8 @@ def test_channels_first_shapes_and_padding():
     assert model.get_layer("conv_dw_2").output.shape == (None, 64, 16, 16)
     assert pads == (((1, 1), (0, 1)), ((2, 2), (2, 2)))  # an odd side needs no extra row; an even side one less
     assert imagenet_utils.correct_pad(Input(shape=(None, None, 8)), (3, 5)) == ((0, 1), (1, 2))
+    # Keras: an unknown height pads both sides as even ones, whatever the width (NASNet on (None, 67, 3) inputs)
+    assert imagenet_utils.correct_pad(Input(shape=(None, 67, 8)), 3) == ((0, 1), (0, 1))
 
 
 def test_imagenet_argument_checks_as_keras():

@@ -11,10 +11,13 @@ Example:
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from lamina import config, initializers, layers, ops
 from lamina.applications import imagenet_utils
+from lamina.applications._heads import global_pool
 from lamina.backend.common import SeedGenerator, unique_name
 from lamina.layers.layer import Layer
 
@@ -241,11 +244,7 @@ def _head(x, name: str, include_top: bool, pooling, classes: int, classifier_act
         x = layers.GlobalAveragePooling2D(name=f"{name}_head_gap")(x)
         x = layers.LayerNormalization(epsilon=1e-6, name=f"{name}_head_layernorm")(x)
         return layers.Dense(classes, activation=classifier_activation, name=f"{name}_head_dense")(x)
-    if pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
-    return layers.LayerNormalization(epsilon=1e-6)(x)
+    return layers.LayerNormalization(epsilon=1e-6)(global_pool(x, pooling))
 
 
 def ConvNeXt(  # noqa: N802 - Keras's name
@@ -312,7 +311,7 @@ def ConvNeXt(  # noqa: N802 - Keras's name
     return imagenet_utils.finish(inputs, x, name, path)
 
 
-def _variant(size: str, name: str, arguments: dict):
+def _variant(size: str, name: str, **arguments):
     """The ConvNeXt of `MODEL_CONFIGS[size]` with Keras's fixed rates and the user's `arguments`."""
     settings = MODEL_CONFIGS[size]
     return ConvNeXt(
@@ -350,89 +349,26 @@ _VARIANT_DOC = """The ConvNeXt{size} model, optionally with Keras's ImageNet wei
     """
 
 
-def ConvNeXtTiny(  # noqa: N802 - Keras's name
-    include_top=True,
-    include_preprocessing=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="convnext_tiny",
-):
-    return _variant("tiny", name, _arguments(locals()))
+# Keras's order: include_preprocessing second, then the other shared arguments and the name.
+_ARGUMENTS = (
+    imagenet_utils.SHARED_ARGUMENTS[0],
+    ("include_preprocessing", True),
+    *imagenet_utils.SHARED_ARGUMENTS[1:],
+)
 
 
-def ConvNeXtSmall(  # noqa: N802 - Keras's name
-    include_top=True,
-    include_preprocessing=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="convnext_small",
-):
-    return _variant("small", name, _arguments(locals()))
+def _public(size: str, public_size: str, params: str, channels: int):
+    """The public function `ConvNeXt<public_size>`: the `MODEL_CONFIGS[size]` variant, with Keras's signature."""
+    doc = _VARIANT_DOC.format(size=public_size, params=params, channels=channels)
+    arguments = (*_ARGUMENTS, ("name", f"convnext_{size}"))
+    return imagenet_utils.model_function(f"ConvNeXt{public_size}", partial(_variant, size), doc, arguments, __name__)
 
 
-def ConvNeXtBase(  # noqa: N802 - Keras's name
-    include_top=True,
-    include_preprocessing=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="convnext_base",
-):
-    return _variant("base", name, _arguments(locals()))
-
-
-def ConvNeXtLarge(  # noqa: N802 - Keras's name
-    include_top=True,
-    include_preprocessing=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="convnext_large",
-):
-    return _variant("large", name, _arguments(locals()))
-
-
-def ConvNeXtXLarge(  # noqa: N802 - Keras's name
-    include_top=True,
-    include_preprocessing=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="convnext_xlarge",
-):
-    return _variant("xlarge", name, _arguments(locals()))
-
-
-def _arguments(given: dict) -> dict:
-    """A variant's arguments that pass straight on to `ConvNeXt` (all but its name)."""
-    return {key: value for key, value in given.items() if key != "name"}
-
-
-for _function, _size, _params, _channels in (
-    (ConvNeXtTiny, "Tiny", "28,589,128", 768),
-    (ConvNeXtSmall, "Small", "50,223,688", 768),
-    (ConvNeXtBase, "Base", "88,591,464", 1024),
-    (ConvNeXtLarge, "Large", "197,767,336", 1536),
-    (ConvNeXtXLarge, "XLarge", "350,196,968", 2048),
-):
-    _function.__doc__ = _VARIANT_DOC.format(size=_size, params=_params, channels=_channels)
+ConvNeXtTiny = _public("tiny", "Tiny", "28,589,128", 768)
+ConvNeXtSmall = _public("small", "Small", "50,223,688", 768)
+ConvNeXtBase = _public("base", "Base", "88,591,464", 1024)
+ConvNeXtLarge = _public("large", "Large", "197,767,336", 1536)
+ConvNeXtXLarge = _public("xlarge", "XLarge", "350,196,968", 2048)
 
 
 def preprocess_input(x, data_format=None):

@@ -12,8 +12,10 @@ Example:
 from __future__ import annotations
 
 import numbers
+from functools import partial
 
 from lamina.applications import imagenet_utils
+from lamina.applications._heads import dense_classifier
 
 WEIGHTS_ORIGIN = "https://storage.googleapis.com/tensorflow/keras-applications/densenet/"
 # blocks per dense block -> (the file with the classifier, its md5, the file without it, its md5)
@@ -170,84 +172,31 @@ def DenseNet(  # noqa: N802 - Keras's name
             x = transition_block(x, 0.5, name=f"pool{stage}")
     x = layers.BatchNormalization(axis=3, epsilon=EPSILON, name="bn")(x)
     x = layers.Activation("relu", name="relu")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
+    x = dense_classifier(x, include_top, pooling, classes, classifier_activation, ("avg_pool", "max_pool"))
     return imagenet_utils.finish(inputs, x, name, path)
 
 
-def DenseNet121(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="densenet121",
-):
-    """DenseNet121 (8,062,504 parameters with the top), optionally with Keras's ImageNet weights.
+_SIZE_DOC = """DenseNet{depth} ({params} parameters with the top), optionally with Keras's ImageNet weights.
 
-    The arguments are `DenseNet`'s, with blocks [6, 12, 24, 16]. Inputs are preprocessed by this module's
+    The arguments are `DenseNet`'s, with blocks {blocks}. Inputs are preprocessed by this module's
     `preprocess_input` (torch mode: scaled to [0, 1], then normalized by the ImageNet means and deviations).
 
     Example:
-        >>> DenseNet121(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
-        (None, 1024)
+        >>> DenseNet{depth}(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
+        (None, {channels})
     """
-    return DenseNet(
-        [6, 12, 24, 16], include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation, name
-    )
 
 
-def DenseNet169(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="densenet169",
-):
-    """DenseNet169 (14,307,880 parameters with the top), optionally with Keras's ImageNet weights.
-
-    The arguments are `DenseNet`'s, with blocks [6, 12, 32, 32].
-
-    Example:
-        >>> DenseNet169(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="max").output_shape
-        (None, 1664)
-    """
-    return DenseNet(
-        [6, 12, 32, 32], include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation, name
-    )
+def _size(depth: int, blocks: list, params: str, channels: int):
+    """The public function `DenseNet<depth>`: `DenseNet` with these `blocks` and Keras's signature."""
+    doc = _SIZE_DOC.format(depth=depth, params=params, blocks=blocks, channels=channels)
+    arguments = (*imagenet_utils.SHARED_ARGUMENTS, ("name", f"densenet{depth}"))
+    return imagenet_utils.model_function(f"DenseNet{depth}", partial(DenseNet, blocks), doc, arguments, __name__)
 
 
-def DenseNet201(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="densenet201",
-):
-    """DenseNet201 (20,242,984 parameters with the top), optionally with Keras's ImageNet weights.
-
-    The arguments are `DenseNet`'s, with blocks [6, 12, 48, 32].
-
-    Example:
-        >>> DenseNet201(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
-        (None, 1920)
-    """
-    return DenseNet(
-        [6, 12, 48, 32], include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation, name
-    )
+DenseNet121 = _size(121, [6, 12, 24, 16], "8,062,504", 1024)
+DenseNet169 = _size(169, [6, 12, 32, 32], "14,307,880", 1664)
+DenseNet201 = _size(201, [6, 12, 48, 32], "20,242,984", 1920)
 
 
 def preprocess_input(x, data_format=None):
@@ -261,11 +210,4 @@ def preprocess_input(x, data_format=None):
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="torch")
 
 
-def decode_predictions(preds, top=5):
-    """The `top` ImageNet classes of each row of `preds` (batch, 1000): lists of (class id, name, score).
-
-    Example:
-        >>> decode_predictions(model.predict(x), top=3)[0]
-        [('n02504458', 'African_elephant', 0.81), ...]
-    """
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import math
+from functools import partial
 
 from lamina.applications import imagenet_utils
 
@@ -88,42 +89,46 @@ def channel_axis():
     return 3 if config.image_data_format() == "channels_last" else 1
 
 
-def squeeze_excite(x, filters, filters_se, activation, name):
-    """Keras's squeeze-and-excite: global pooling, 1x1 reduce and expand convolutions, the input scaled by it."""
+def squeeze_excite(x, filters, filters_in, se_ratio, activation, name):
+    """Keras's squeeze-and-excite for 0 < `se_ratio` <= 1 (else `x` as it is): global pooling, 1x1 reduce (to
+    `filters_in * se_ratio` channels) and expand convolutions, the input scaled by the result."""
     from lamina import layers
 
+    if not 0 < se_ratio <= 1:
+        return x
     se = layers.GlobalAveragePooling2D(name=f"{name}se_squeeze")(x)
     se_shape = (1, 1, filters) if channel_axis() == 3 else (filters, 1, 1)
     se = layers.Reshape(se_shape, name=f"{name}se_reshape")(se)
     conv = dict(padding="same", kernel_initializer=CONV_KERNEL_INITIALIZER)
+    filters_se = max(1, int(filters_in * se_ratio))
     se = layers.Conv2D(filters_se, 1, activation=activation, name=f"{name}se_reduce", **conv)(se)
     se = layers.Conv2D(filters, 1, activation="sigmoid", name=f"{name}se_expand", **conv)(se)
     return layers.multiply([x, se], name=f"{name}se_excite")
 
 
-def conv_bn(x, filters, kernel, name, activation=None, strides=1, padding="same", momentum=0.99):
-    """A bias-free `Conv2D` named `{name}conv`, its `BatchNormalization` `{name}bn` and maybe an activation."""
+def conv_bn(x, filters, kernel, name, activation=None, strides=1, padding="same", momentum=0.99, conv="conv"):
+    """A bias-free convolution `{name}{conv}` (depthwise where `filters` is None), its `BatchNormalization`
+    `{name}bn` and, given an activation, `{name}activation`."""
     from lamina import layers
 
-    x = layers.Conv2D(
-        filters,
-        kernel,
-        strides=strides,
-        padding=padding,
-        use_bias=False,
-        kernel_initializer=CONV_KERNEL_INITIALIZER,
-        name=f"{name}conv",
-    )(x)
+    options = dict(strides=strides, padding=padding, use_bias=False, name=f"{name}{conv}")
+    if filters is None:
+        x = layers.DepthwiseConv2D(kernel, depthwise_initializer=CONV_KERNEL_INITIALIZER, **options)(x)
+    else:
+        x = layers.Conv2D(filters, kernel, kernel_initializer=CONV_KERNEL_INITIALIZER, **options)(x)
     x = layers.BatchNormalization(axis=channel_axis(), momentum=momentum, name=f"{name}bn")(x)
     if activation is not None:
         x = layers.Activation(activation, name=f"{name}activation")(x)
     return x
 
 
-def residual(x, inputs, drop_rate, name):
-    """The skip connection, with Keras's drop-connect: a `Dropout` of whole samples (noise shape (None, 1, 1, 1))."""
+def residual(x, inputs, strides, filters_in, filters_out, drop_rate, name):
+    """The skip connection where the block keeps the shape (stride 1, as many filters out as in), with Keras's
+    drop-connect: a `Dropout` of whole samples (noise shape (None, 1, 1, 1))."""
     from lamina import layers
 
+    if strides != 1 or filters_in != filters_out:
+        return x
     if drop_rate > 0:
         x = layers.Dropout(drop_rate, noise_shape=(None, 1, 1, 1), name=f"{name}drop")(x)
     return layers.add([x, inputs], name=f"{name}add")
@@ -141,22 +146,10 @@ def block(inputs, activation, drop_rate, name, filters_in, filters_out, kernel_s
     if strides == 2:
         x = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(x, kernel_size), name=f"{name}dwconv_pad")(x)
         padding = "valid"
-    x = layers.DepthwiseConv2D(
-        kernel_size,
-        strides=strides,
-        padding=padding,
-        use_bias=False,
-        depthwise_initializer=CONV_KERNEL_INITIALIZER,
-        name=f"{name}dwconv",
-    )(x)
-    x = layers.BatchNormalization(axis=channel_axis(), name=f"{name}bn")(x)
-    x = layers.Activation(activation, name=f"{name}activation")(x)
-    if 0 < se_ratio <= 1:
-        x = squeeze_excite(x, filters, max(1, int(filters_in * se_ratio)), activation, name)
+    x = conv_bn(x, None, kernel_size, name, activation, strides, padding, conv="dwconv")
+    x = squeeze_excite(x, filters, filters_in, se_ratio, activation, name)
     x = conv_bn(x, filters_out, 1, f"{name}project_")
-    if strides == 1 and filters_in == filters_out:
-        x = residual(x, inputs, drop_rate, name)
-    return x
+    return residual(x, inputs, strides, filters_in, filters_out, drop_rate, name)
 
 
 def head(x, include_top, pooling, classes, classifier_activation, dropout_rate):
@@ -205,37 +198,63 @@ def _stages(x, width, depth, activation="swish", drop_connect_rate=0.2):
     return x
 
 
-def build_efficientnet(variant, name, args):
-    """The EfficientNet `variant` ("b0" to "b7"); `args` are the public function's first seven."""
-    from lamina import config, layers
+def build_model(
+    spec, body, name, include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation
+):
+    """An EfficientNet or EfficientNetV2 from the public function's arguments, as Keras checks and builds it.
 
-    include_top, weights, input_tensor, input_shape, pooling, classes, activation = args
+    `spec` is (title, (origin, stem, (md5 with the classifier, md5 without)), default input size, dropout rate before
+    the classifier), Keras's files being `{stem}.h5` and `{stem}_notop.h5` under `origin`; `body(x, shape, weights)`
+    gives the layers from the input to `top_activation`.
 
-    width, depth, default_size, dropout_rate = VARIANTS[variant]
-    title = f"EfficientNet{variant.upper()}"
-    imagenet_utils.check_arguments(title, weights, include_top, classes, activation)
+    Example:
+        >>> spec = ("EfficientNetB0", (WEIGHTS_ORIGIN, "efficientnetb0", WEIGHTS_HASHES["b0"]), 224, 0.2)
+        >>> identity = lambda x, shape, weights: x
+        >>> model = build_model(spec, identity, "tiny", False, None, None, (64, 64, 3), "max", 1000, None)
+        >>> model.output_shape  # the input, globally max-pooled
+        (None, 3)
+    """
+    from lamina import config
+
+    title, (origin, stem, (top_hash, no_top_hash)), default_size, dropout_rate = spec
+    imagenet_utils.check_arguments(title, weights, include_top, classes, classifier_activation)
     shape = imagenet_utils.obtain_input_shape(
         input_shape, default_size, 32, config.image_data_format(), include_top, weights
     )
-    stem = f"efficientnet{variant}"
-    top_hash, no_top_hash = WEIGHTS_HASHES[variant]
-    path = imagenet_utils.weights_path(
-        weights, title, WEIGHTS_ORIGIN, (f"{stem}.h5", top_hash), (f"{stem}_notop.h5", no_top_hash), include_top
-    )
+    top, no_top = (f"{stem}.h5", top_hash), (f"{stem}_notop.h5", no_top_hash)
+    path = imagenet_utils.weights_path(weights, title, origin, top, no_top, include_top)
     x, inputs = imagenet_utils.model_input(input_tensor, shape)
-    x = layers.Rescaling(1.0 / 255.0)(x)
-    x = layers.Normalization(axis=channel_axis())(x)
-    if weights == "imagenet":  # as Keras: only the published weights need the extra 1/sqrt(stddev)
-        x = layers.Rescaling([1.0 / math.sqrt(stddev) for stddev in IMAGENET_STDDEV_RGB])(x)
-    x = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(x, 3), name="stem_conv_pad")(x)
-    x = conv_bn(x, round_filters(32, width), 3, "stem_", "swish", strides=2, padding="valid")
-    x = _stages(x, width, depth)
-    x = conv_bn(x, round_filters(1280, width), 1, "top_", "swish")
-    x = head(x, include_top, pooling, classes, activation, dropout_rate)
+    x = head(body(x, shape, weights), include_top, pooling, classes, classifier_activation, dropout_rate)
     return imagenet_utils.finish(inputs, x, name, path)
 
 
-_ARGS = """
+def build_efficientnet(variant, name, **arguments):
+    """The EfficientNet `variant` ("b0" to "b7"); `arguments`: the seven every application takes, by keyword."""
+    from lamina import layers
+
+    width, depth, default_size, dropout_rate = VARIANTS[variant]
+
+    def body(x, shape, weights):
+        x = layers.Rescaling(1.0 / 255.0)(x)
+        x = layers.Normalization(axis=channel_axis())(x)
+        if weights == "imagenet":  # as Keras: only the published weights need the extra 1/sqrt(stddev)
+            x = layers.Rescaling([1.0 / math.sqrt(stddev) for stddev in IMAGENET_STDDEV_RGB])(x)
+        x = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(x, 3), name="stem_conv_pad")(x)
+        x = conv_bn(x, round_filters(32, width), 3, "stem_", "swish", strides=2, padding="valid")
+        x = _stages(x, width, depth)
+        return conv_bn(x, round_filters(1280, width), 1, "top_", "swish")
+
+    files = (WEIGHTS_ORIGIN, f"efficientnet{variant}", WEIGHTS_HASHES[variant])
+    spec = (f"EfficientNet{variant.upper()}", files, default_size, dropout_rate)
+    return build_model(spec, body, name, **arguments)
+
+
+DOC = """{title} ({parameters:,} parameters with the top), optionally with Keras's ImageNet weights.
+
+    Example:
+        >>> {title}(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
+        (None, {features})
+
     Args:
         include_top: whether to end with the classifier (then the input must be {size}x{size} with ImageNet weights).
         weights: None, "imagenet" (Keras's published file, fetched into ~/.keras/models/) or a weights file.
@@ -244,190 +263,32 @@ _ARGS = """
         pooling: without the top, None (4-D output), "avg" or "max" (global pooling to 2-D).
         classes: the number of classes with the top and no pretrained weights.
         classifier_activation: the last layer's activation (None or "softmax" with pretrained weights).
-        name: the model's name.
-
-    The model takes RGB values in [0, 255]: its own first layers rescale and normalize them.
+{more}        name: the model's name.
 """
 
 
-def _documented(size):
-    def decorate(function):
-        function.__doc__ += _ARGS.format(size=size)
-        return function
-
-    return decorate
-
-
-@_documented(224)
-def EfficientNetB0(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="efficientnetb0",
-):
-    """EfficientNetB0 (5,330,571 parameters with the top), optionally with Keras's ImageNet weights.
-
-    Example:
-        >>> EfficientNetB0(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
-        (None, 1280)
-    """
-    args = (include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation)
-    return build_efficientnet("b0", name, args)
+def _size(variant, parameters):
+    """The public function of EfficientNet `variant`, with Keras's signature and a docstring from `DOC`."""
+    title = f"EfficientNet{variant.upper()}"
+    width, _, size, _ = VARIANTS[variant]
+    doc = DOC.format(title=title, parameters=parameters, size=size, features=round_filters(1280, width), more="")
+    doc += "\n    The model takes RGB values in [0, 255]: its own first layers rescale and normalize them.\n"
+    arguments = (*imagenet_utils.SHARED_ARGUMENTS, ("name", f"efficientnet{variant}"))
+    return imagenet_utils.model_function(title, partial(build_efficientnet, variant), doc, arguments, __name__)
 
 
-@_documented(240)
-def EfficientNetB1(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="efficientnetb1",
-):
-    """EfficientNetB1 (7,856,239 parameters with the top), optionally with Keras's ImageNet weights.
-
-    Example:
-        >>> EfficientNetB1(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
-        (None, 1280)
-    """
-    args = (include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation)
-    return build_efficientnet("b1", name, args)
-
-
-@_documented(260)
-def EfficientNetB2(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="efficientnetb2",
-):
-    """EfficientNetB2 (9,177,569 parameters with the top), optionally with Keras's ImageNet weights.
-
-    Example:
-        >>> EfficientNetB2(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
-        (None, 1408)
-    """
-    args = (include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation)
-    return build_efficientnet("b2", name, args)
-
-
-@_documented(300)
-def EfficientNetB3(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="efficientnetb3",
-):
-    """EfficientNetB3 (12,320,535 parameters with the top), optionally with Keras's ImageNet weights.
-
-    Example:
-        >>> EfficientNetB3(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
-        (None, 1536)
-    """
-    args = (include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation)
-    return build_efficientnet("b3", name, args)
-
-
-@_documented(380)
-def EfficientNetB4(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="efficientnetb4",
-):
-    """EfficientNetB4 (19,466,823 parameters with the top), optionally with Keras's ImageNet weights.
-
-    Example:
-        >>> EfficientNetB4(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
-        (None, 1792)
-    """
-    args = (include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation)
-    return build_efficientnet("b4", name, args)
-
-
-@_documented(456)
-def EfficientNetB5(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="efficientnetb5",
-):
-    """EfficientNetB5 (30,562,527 parameters with the top), optionally with Keras's ImageNet weights.
-
-    Example:
-        >>> EfficientNetB5(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
-        (None, 2048)
-    """
-    args = (include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation)
-    return build_efficientnet("b5", name, args)
-
-
-@_documented(528)
-def EfficientNetB6(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="efficientnetb6",
-):
-    """EfficientNetB6 (43,265,143 parameters with the top), optionally with Keras's ImageNet weights.
-
-    Example:
-        >>> EfficientNetB6(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
-        (None, 2304)
-    """
-    args = (include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation)
-    return build_efficientnet("b6", name, args)
-
-
-@_documented(600)
-def EfficientNetB7(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="efficientnetb7",
-):
-    """EfficientNetB7 (66,658,687 parameters with the top), optionally with Keras's ImageNet weights.
-
-    Example:
-        >>> EfficientNetB7(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
-        (None, 2560)
-    """
-    args = (include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation)
-    return build_efficientnet("b7", name, args)
+EfficientNetB0 = _size("b0", 5_330_571)
+EfficientNetB1 = _size("b1", 7_856_239)
+EfficientNetB2 = _size("b2", 9_177_569)
+EfficientNetB3 = _size("b3", 12_320_535)
+EfficientNetB4 = _size("b4", 19_466_823)
+EfficientNetB5 = _size("b5", 30_562_527)
+EfficientNetB6 = _size("b6", 43_265_143)
+EfficientNetB7 = _size("b7", 66_658_687)
 
 
 def preprocess_input(x, data_format=None):
-    """Returns `x` unchanged: EfficientNet models rescale and normalize inside (kept for Keras's API).
+    """Returns `x` unchanged: EfficientNet and EfficientNetV2 models rescale inside (kept for Keras's API).
 
     Example:
         >>> preprocess_input(images) is images

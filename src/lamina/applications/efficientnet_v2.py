@@ -2,7 +2,7 @@
 
 With `include_preprocessing=True` (the default) the models take RGB values in [0, 255]: the B variants rescale by
 1/255 and normalize with ImageNet's fixed mean and variance (a `Normalization` without weights), S, M and L rescale
-to [-1, 1]. `preprocess_input` is a pass-through.
+to [-1, 1]. `preprocess_input` (the same as `efficientnet.preprocess_input`) is a pass-through.
 
 Example:
     >>> model = EfficientNetV2S(weights="imagenet")
@@ -12,16 +12,20 @@ Example:
 from __future__ import annotations
 
 import math
+from functools import partial
 
 from lamina.applications import imagenet_utils
 from lamina.applications.efficientnet import (
-    CONV_KERNEL_INITIALIZER,
+    DOC,
+    IMAGENET_STDDEV_RGB,
+    build_model,
     channel_axis,
     conv_bn,
-    head,
     residual,
     squeeze_excite,
 )
+from lamina.applications.efficientnet import decode_predictions as decode_predictions  # Keras's API, re-exported
+from lamina.applications.efficientnet import preprocess_input as preprocess_input
 
 WEIGHTS_ORIGIN = "https://storage.googleapis.com/tensorflow/keras-applications/efficientnet_v2/"
 # variant -> (md5 of the file with the classifier, md5 of the file without), as Keras publishes them.
@@ -35,7 +39,6 @@ WEIGHTS_HASHES = {
     "l": ("27e6d408b53c7ebc868fefa357689935", "b0b66b5c863aef5b46e8608fe1711615"),
 }
 IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)
-IMAGENET_STDDEV_RGB = (0.229, 0.224, 0.225)
 
 # One row per stage: kernel size, repeats, filters in, filters out, expansion ratio, squeeze-excite ratio, strides,
 # and the block (1: fused MBConv, a full convolution in place of expand + depthwise; 0: MBConv).
@@ -105,28 +108,14 @@ def round_filters(filters, width_coefficient, min_depth=8, divisor=8):
 
 def mb_conv(inputs, filters_in, filters_out, expand_ratio, kernel_size, strides, se_ratio, drop_rate, name):
     """Keras's MBConv block of EfficientNetV2: 1x1 expand, depthwise `{name}dwconv2`, squeeze-excite, project."""
-    from lamina import layers
-
     filters = filters_in * expand_ratio
     x = inputs
     if expand_ratio != 1:
         x = conv_bn(x, filters, 1, f"{name}expand_", "swish", momentum=BN_MOMENTUM)
-    x = layers.DepthwiseConv2D(
-        kernel_size,
-        strides=strides,
-        padding="same",
-        use_bias=False,
-        depthwise_initializer=CONV_KERNEL_INITIALIZER,
-        name=f"{name}dwconv2",
-    )(x)
-    x = layers.BatchNormalization(axis=channel_axis(), momentum=BN_MOMENTUM, name=f"{name}bn")(x)
-    x = layers.Activation("swish", name=f"{name}activation")(x)
-    if 0 < se_ratio <= 1:
-        x = squeeze_excite(x, filters, max(1, int(filters_in * se_ratio)), "swish", name)
+    x = conv_bn(x, None, kernel_size, name, "swish", strides, momentum=BN_MOMENTUM, conv="dwconv2")
+    x = squeeze_excite(x, filters, filters_in, se_ratio, "swish", name)
     x = conv_bn(x, filters_out, 1, f"{name}project_", momentum=BN_MOMENTUM)
-    if strides == 1 and filters_in == filters_out:
-        x = residual(x, inputs, drop_rate, name)
-    return x
+    return residual(x, inputs, strides, filters_in, filters_out, drop_rate, name)
 
 
 def fused_mb_conv(inputs, filters_in, filters_out, expand_ratio, kernel_size, strides, se_ratio, drop_rate, name):
@@ -137,16 +126,13 @@ def fused_mb_conv(inputs, filters_in, filters_out, expand_ratio, kernel_size, st
     x = inputs
     if expand_ratio != 1:
         x = conv_bn(x, filters, kernel_size, f"{name}expand_", "swish", strides=strides, momentum=BN_MOMENTUM)
-    if 0 < se_ratio <= 1:
-        x = squeeze_excite(x, filters, max(1, int(filters_in * se_ratio)), "swish", name)
+    x = squeeze_excite(x, filters, filters_in, se_ratio, "swish", name)
     if expand_ratio != 1:
         x = conv_bn(x, filters_out, 1, f"{name}project_", momentum=BN_MOMENTUM)
     else:
         x = conv_bn(x, filters_out, kernel_size, f"{name}project_", strides=strides, momentum=BN_MOMENTUM)
         x = layers.Activation("swish", name=f"{name}project_activation")(x)
-    if strides == 1 and filters_in == filters_out:
-        x = residual(x, inputs, drop_rate, name)
-    return x
+    return residual(x, inputs, strides, filters_in, filters_out, drop_rate, name)
 
 
 def _stages(x, variant, width, depth, drop_connect_rate=0.2):
@@ -186,224 +172,45 @@ def _preprocessing(x, variant, shape):
     return layers.Rescaling(scale=1.0 / 128.0, offset=-1)(x)
 
 
-def build_efficientnet_v2(variant, name, args, include_preprocessing):
-    """The EfficientNetV2 `variant` ("b0".."b3", "s", "m", "l"); `args` are the public function's first seven."""
-    from lamina import config
-
-    include_top, weights, input_tensor, input_shape, pooling, classes, activation = args
+def build_efficientnet_v2(variant, include_preprocessing, name, **arguments):
+    """The EfficientNetV2 `variant` ("b0".."b3", "s", "m", "l"); `arguments`: the seven every application takes."""
     width, depth, default_size = VARIANTS[variant]
+
+    def body(x, shape, weights):
+        if include_preprocessing:
+            x = _preprocessing(x, variant, shape)
+        stem_filters = round_filters(DEFAULT_BLOCKS_ARGS[variant][0][2], width)
+        x = conv_bn(x, stem_filters, 3, "stem_", "swish", strides=2, momentum=BN_MOMENTUM)
+        x = _stages(x, variant, width, depth)
+        return conv_bn(x, round_filters(1280, width), 1, "top_", "swish", momentum=BN_MOMENTUM)
+
+    files = (WEIGHTS_ORIGIN, f"efficientnetv2-{variant}", WEIGHTS_HASHES[variant])
+    return build_model((f"EfficientNetV2{variant.upper()}", files, default_size, 0.2), body, name, **arguments)
+
+
+_INCLUDE_PREPROCESSING = (
+    "        include_preprocessing: whether the model starts with its own rescaling of RGB values in [0, 255].\n"
+)
+
+
+def _size(variant, parameters):
+    """The public function of EfficientNetV2 `variant`, with Keras's signature and a docstring from `DOC`."""
     title = f"EfficientNetV2{variant.upper()}"
-    imagenet_utils.check_arguments(title, weights, include_top, classes, activation)
-    shape = imagenet_utils.obtain_input_shape(
-        input_shape, default_size, 32, config.image_data_format(), include_top, weights
+    width, _, size = VARIANTS[variant]
+    features = round_filters(1280, width)
+    doc = DOC.format(title=title, parameters=parameters, size=size, features=features, more=_INCLUDE_PREPROCESSING)
+    arguments = (
+        *imagenet_utils.SHARED_ARGUMENTS,
+        ("include_preprocessing", True),
+        ("name", f"efficientnetv2-{variant}"),
     )
-    stem = f"efficientnetv2-{variant}"
-    top_hash, no_top_hash = WEIGHTS_HASHES[variant]
-    path = imagenet_utils.weights_path(
-        weights, title, WEIGHTS_ORIGIN, (f"{stem}.h5", top_hash), (f"{stem}_notop.h5", no_top_hash), include_top
-    )
-    x, inputs = imagenet_utils.model_input(input_tensor, shape)
-    if include_preprocessing:
-        x = _preprocessing(x, variant, shape)
-    stem_filters = round_filters(DEFAULT_BLOCKS_ARGS[variant][0][2], width)
-    x = conv_bn(x, stem_filters, 3, "stem_", "swish", strides=2, momentum=BN_MOMENTUM)
-    x = _stages(x, variant, width, depth)
-    x = conv_bn(x, round_filters(1280, width), 1, "top_", "swish", momentum=BN_MOMENTUM)
-    x = head(x, include_top, pooling, classes, activation, 0.2)
-    return imagenet_utils.finish(inputs, x, name, path)
+    return imagenet_utils.model_function(title, partial(build_efficientnet_v2, variant), doc, arguments, __name__)
 
 
-_ARGS = """
-    Args:
-        include_top: whether to end with the classifier (then the input must be {size}x{size} with ImageNet weights).
-        weights: None, "imagenet" (Keras's published file, fetched into ~/.keras/models/) or a weights file.
-        input_tensor: a symbolic tensor to build the model on.
-        input_shape: (height, width, 3), each side at least 32; the default is ({size}, {size}, 3).
-        pooling: without the top, None (4-D output), "avg" or "max" (global pooling to 2-D).
-        classes: the number of classes with the top and no pretrained weights.
-        classifier_activation: the last layer's activation (None or "softmax" with pretrained weights).
-        include_preprocessing: whether the model starts with its own rescaling of RGB values in [0, 255].
-        name: the model's name.
-"""
-
-
-def _documented(size):
-    def decorate(function):
-        function.__doc__ += _ARGS.format(size=size)
-        return function
-
-    return decorate
-
-
-@_documented(224)
-def EfficientNetV2B0(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    include_preprocessing=True,
-    name="efficientnetv2-b0",
-):
-    """EfficientNetV2B0 (7,200,312 parameters with the top), optionally with Keras's ImageNet weights.
-
-    Example:
-        >>> EfficientNetV2B0(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
-        (None, 1280)
-    """
-    args = (include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation)
-    return build_efficientnet_v2("b0", name, args, include_preprocessing)
-
-
-@_documented(240)
-def EfficientNetV2B1(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    include_preprocessing=True,
-    name="efficientnetv2-b1",
-):
-    """EfficientNetV2B1 (8,212,124 parameters with the top), optionally with Keras's ImageNet weights.
-
-    Example:
-        >>> EfficientNetV2B1(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
-        (None, 1280)
-    """
-    args = (include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation)
-    return build_efficientnet_v2("b1", name, args, include_preprocessing)
-
-
-@_documented(260)
-def EfficientNetV2B2(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    include_preprocessing=True,
-    name="efficientnetv2-b2",
-):
-    """EfficientNetV2B2 (10,178,374 parameters with the top), optionally with Keras's ImageNet weights.
-
-    Example:
-        >>> EfficientNetV2B2(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
-        (None, 1408)
-    """
-    args = (include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation)
-    return build_efficientnet_v2("b2", name, args, include_preprocessing)
-
-
-@_documented(300)
-def EfficientNetV2B3(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    include_preprocessing=True,
-    name="efficientnetv2-b3",
-):
-    """EfficientNetV2B3 (14,467,622 parameters with the top), optionally with Keras's ImageNet weights.
-
-    Example:
-        >>> EfficientNetV2B3(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
-        (None, 1536)
-    """
-    args = (include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation)
-    return build_efficientnet_v2("b3", name, args, include_preprocessing)
-
-
-@_documented(384)
-def EfficientNetV2S(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    include_preprocessing=True,
-    name="efficientnetv2-s",
-):
-    """EfficientNetV2S (21,612,360 parameters with the top), optionally with Keras's ImageNet weights.
-
-    Example:
-        >>> EfficientNetV2S(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
-        (None, 1280)
-    """
-    args = (include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation)
-    return build_efficientnet_v2("s", name, args, include_preprocessing)
-
-
-@_documented(480)
-def EfficientNetV2M(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    include_preprocessing=True,
-    name="efficientnetv2-m",
-):
-    """EfficientNetV2M (54,431,388 parameters with the top), optionally with Keras's ImageNet weights.
-
-    Example:
-        >>> EfficientNetV2M(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
-        (None, 1280)
-    """
-    args = (include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation)
-    return build_efficientnet_v2("m", name, args, include_preprocessing)
-
-
-@_documented(480)
-def EfficientNetV2L(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    include_preprocessing=True,
-    name="efficientnetv2-l",
-):
-    """EfficientNetV2L (119,027,848 parameters with the top), optionally with Keras's ImageNet weights.
-
-    Example:
-        >>> EfficientNetV2L(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
-        (None, 1280)
-    """
-    args = (include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation)
-    return build_efficientnet_v2("l", name, args, include_preprocessing)
-
-
-def preprocess_input(x, data_format=None):
-    """Returns `x` unchanged: EfficientNetV2 models rescale inside (kept for Keras's API).
-
-    Example:
-        >>> preprocess_input(images) is images
-        True
-    """
-    return x
-
-
-def decode_predictions(preds, top=5):
-    """The `top` ImageNet classes of each row of `preds` (batch, 1000): lists of (class id, name, score).
-
-    Example:
-        >>> decode_predictions(model.predict(images), top=3)[0]
-        [('n02504458', 'African_elephant', 0.81), ...]
-    """
-    return imagenet_utils.decode_predictions(preds, top=top)
+EfficientNetV2B0 = _size("b0", 7_200_312)
+EfficientNetV2B1 = _size("b1", 8_212_124)
+EfficientNetV2B2 = _size("b2", 10_178_374)
+EfficientNetV2B3 = _size("b3", 14_467_622)
+EfficientNetV2S = _size("s", 21_612_360)
+EfficientNetV2M = _size("m", 54_431_388)
+EfficientNetV2L = _size("l", 119_027_848)

@@ -96,7 +96,7 @@ def model_function(public_name: str, build, doc: str, arguments, module: str):
 
     Example:
         >>> arguments = (*SHARED_ARGUMENTS, ("name", "resnet101"))
-        >>> ResNet101 = model_function("ResNet101", partial(build_resnet, ...), doc, arguments, __name__)
+        >>> ResNet101 = model_function("ResNet101", partial(build, (3, 4, 23, 3)), doc, arguments, __name__)
         >>> ResNet101(include_top=False, weights=None).output_shape
         (None, None, None, 2048)
     """
@@ -202,8 +202,9 @@ def model_input(input_tensor, shape):
 def correct_pad(x, kernel_size) -> tuple:
     """The ((top, bottom), (left, right)) zero padding before a strided "valid" convolution, as Keras pads.
 
-    Half the kernel on each side, one less on the top/left of an even side (or of a side unknown when building),
-    so a stride-2 convolution sees the same windows as TF's "same" padding.
+    Half the kernel on each side, one less on the top/left of an even side, so a stride-2 convolution sees the
+    same windows as TF's "same" padding. As Keras: when the height is unknown at build time, both sides are
+    padded as even sides (an unknown width alone counts as even too, where Keras fails).
 
     Example:
         >>> correct_pad(Input(shape=(32, 32, 16)), 3)
@@ -211,12 +212,12 @@ def correct_pad(x, kernel_size) -> tuple:
     """
     kernel = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
     first = 2 if config.image_data_format() == "channels_first" else 1
-    sides = tuple(x.shape[first : first + 2])
-    pads = []
-    for side, size in zip(sides, kernel):
-        adjust = 1 if side is None else 1 - side % 2
-        pads.append((size // 2 - adjust, size // 2))
-    return tuple(pads)
+    height, width = x.shape[first : first + 2]
+    if height is None:
+        adjust = (1, 1)
+    else:
+        adjust = (1 - height % 2, 1 if width is None else 1 - width % 2)
+    return tuple((size // 2 - a, size // 2) for size, a in zip(kernel, adjust))
 
 
 def preprocess_input(x, data_format=None, mode="caffe"):

@@ -11,14 +11,21 @@ Example:
 
 from __future__ import annotations
 
+from functools import partial
+
 from lamina.applications import imagenet_utils
+from lamina.applications._build import KERAS_ORIGIN, build_application, channel_axis, conv_bn, keras_files, model_doc
+from lamina.applications.inception_v3 import TF_MODE_NOTE
+from lamina.applications.inception_v3 import preprocess_input as preprocess_input
 from lamina.layers.layer import Layer
 
-WEIGHTS_ORIGIN = "https://storage.googleapis.com/tensorflow/keras-applications/inception_resnet_v2/"
-WEIGHTS_FILE = "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5"
-WEIGHTS_HASH = "e693bd0210a403b3192acc6073ad2e96"
-NO_TOP_FILE = "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5"
-NO_TOP_HASH = "d19885ff4a710c122648d3b5c3b684e4"
+# Keras's ImageNet weight files: (URL folder, (with the top, md5), (without, md5)).
+FILES = keras_files(
+    KERAS_ORIGIN + "inception_resnet_v2/",
+    "inception_resnet_v2",
+    "e693bd0210a403b3192acc6073ad2e96",
+    "d19885ff4a710c122648d3b5c3b684e4",
+)
 
 
 class CustomScaleLayer(Layer):
@@ -51,12 +58,6 @@ class CustomScaleLayer(Layer):
         return {**super().get_config(), "scale": self.scale}
 
 
-def _channel_axis() -> int:
-    from lamina import config
-
-    return 1 if config.image_data_format() == "channels_first" else 3
-
-
 def conv2d_bn(x, filters, kernel_size, strides=1, padding="same", activation="relu", use_bias=False, name=None):
     """A convolution, then (without a bias) a batch normalization without scale, then the activation.
 
@@ -65,15 +66,8 @@ def conv2d_bn(x, filters, kernel_size, strides=1, padding="same", activation="re
     Example:
         >>> y = conv2d_bn(x, 32, 3, strides=2, padding="valid")
     """
-    from lamina import layers
-
-    x = layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=use_bias, name=name)(x)
-    if not use_bias:
-        bn_name = None if name is None else f"{name}_bn"
-        x = layers.BatchNormalization(axis=_channel_axis(), scale=False, name=bn_name)(x)
-    if activation is not None:
-        x = layers.Activation(activation, name=None if name is None else f"{name}_ac")(x)
-    return x
+    names = (None, None, None) if name is None else (name, f"{name}_bn", f"{name}_ac")
+    return conv_bn(x, filters, kernel_size, names, strides, padding, activation, use_bias)
 
 
 def _block_branches(x, block_type):
@@ -106,7 +100,7 @@ def inception_resnet_block(x, scale, block_type, block_idx, activation="relu"):
 
     branches = _block_branches(x, block_type)
     block_name = f"{block_type}_{block_idx}"
-    axis = _channel_axis()
+    axis = channel_axis()
     mixed = layers.Concatenate(axis=axis, name=f"{block_name}_mixed")(branches)
     up = conv2d_bn(mixed, x.shape[axis], 1, activation=None, use_bias=True, name=f"{block_name}_conv")
     x = CustomScaleLayer(scale)([x, up])
@@ -130,7 +124,7 @@ def _stem(x):
     branch_1 = conv2d_bn(conv2d_bn(x, 48, 1), 64, 5)
     branch_2 = conv2d_bn(conv2d_bn(conv2d_bn(x, 64, 1), 96, 3), 96, 3)
     branch_pool = conv2d_bn(layers.AveragePooling2D(3, strides=1, padding="same")(x), 64, 1)
-    return layers.Concatenate(axis=_channel_axis(), name="mixed_5b")([branch_0, branch_1, branch_2, branch_pool])
+    return layers.Concatenate(axis=channel_axis(), name="mixed_5b")([branch_0, branch_1, branch_2, branch_pool])
 
 
 def _reduction_a(x):
@@ -141,7 +135,7 @@ def _reduction_a(x):
     branch_1 = conv2d_bn(conv2d_bn(x, 256, 1), 256, 3)
     branch_1 = conv2d_bn(branch_1, 384, 3, strides=2, padding="valid")
     branch_pool = layers.MaxPooling2D(3, strides=2, padding="valid")(x)
-    return layers.Concatenate(axis=_channel_axis(), name="mixed_6a")([branch_0, branch_1, branch_pool])
+    return layers.Concatenate(axis=channel_axis(), name="mixed_6a")([branch_0, branch_1, branch_pool])
 
 
 def _reduction_b(x):
@@ -154,7 +148,7 @@ def _reduction_b(x):
     branch_2 = conv2d_bn(branch_2, 320, 3, strides=2, padding="valid")
     branch_pool = layers.MaxPooling2D(3, strides=2, padding="valid")(x)
     branches = [branch_0, branch_1, branch_2, branch_pool]
-    return layers.Concatenate(axis=_channel_axis(), name="mixed_7a")(branches)
+    return layers.Concatenate(axis=channel_axis(), name="mixed_7a")(branches)
 
 
 def _features(x):
@@ -172,57 +166,12 @@ def _features(x):
     return conv2d_bn(x, 1536, 1, name="conv_7b")
 
 
-def InceptionResNetV2(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="inception_resnet_v2",
-):
-    """The Inception-ResNet v2 model, optionally with Keras's ImageNet weights (55,873,736 parameters with the top).
-
-    Its inputs are RGB images scaled to [-1, 1] (`preprocess_input`).
-
-    Args:
-        include_top: whether to end with global average pooling and the 1000-way dense layer (then the input
-            must be 299x299).
-        weights: None, "imagenet" (Keras's published file, fetched into ~/.keras/models/) or a weights file.
-        input_tensor: a symbolic tensor to build the model on.
-        input_shape: (height, width, 3) (channels first: (3, height, width)) without the top, each side at
-            least 75.
-        pooling: without the top, None (4-D output), "avg" or "max" (global pooling to 2-D).
-        classes: the number of classes with the top and no pretrained weights.
-        classifier_activation: the last layer's activation (None or "softmax" with pretrained weights).
-        name: the model's name.
-
-    Example:
-        >>> InceptionResNetV2(include_top=False, weights=None, input_shape=(75, 75, 3), pooling="avg").output_shape
-        (None, 1536)
-    """
-    from lamina import config
-    from lamina.applications.inception_v3 import top_or_pooling
-
-    imagenet_utils.check_arguments("InceptionResNetV2", weights, include_top, classes, classifier_activation)
-    data_format = config.image_data_format()
-    shape = imagenet_utils.obtain_input_shape(input_shape, 299, 75, data_format, include_top, weights)
-    top, no_top = (WEIGHTS_FILE, WEIGHTS_HASH), (NO_TOP_FILE, NO_TOP_HASH)
-    path = imagenet_utils.weights_path(weights, "InceptionResNetV2", WEIGHTS_ORIGIN, top, no_top, include_top)
-    x, inputs = imagenet_utils.model_input(input_tensor, shape)
-    x = top_or_pooling(_features(x), include_top, pooling, classes, classifier_activation)
-    return imagenet_utils.finish(inputs, x, name, path)
-
-
-def preprocess_input(x, data_format=None):
-    """Scales RGB values in [0, 255] to [-1, 1], as Keras's InceptionResNetV2 expects ("tf" mode).
-
-    Example:
-        >>> preprocess_input(np.array([[[[0.0, 127.5, 255.0]]]]))
-        array([[[[-1.,  0.,  1.]]]], dtype=float32)
-    """
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
-
+InceptionResNetV2 = imagenet_utils.model_function(
+    "InceptionResNetV2",
+    partial(build_application, "InceptionResNetV2", _features, (299, 75), FILES),
+    model_doc("InceptionResNetV2", 55_873_736, (299, 75), 1536, TF_MODE_NOTE),
+    (*imagenet_utils.SHARED_ARGUMENTS, ("name", "inception_resnet_v2")),
+    __name__,
+)
 
 decode_predictions = imagenet_utils.decode_predictions

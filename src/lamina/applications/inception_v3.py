@@ -10,19 +10,28 @@ Example:
 
 from __future__ import annotations
 
+from functools import partial
+
 from lamina.applications import imagenet_utils
+from lamina.applications._build import (
+    KERAS_ORIGIN,
+    build_application,
+    channel_axis,
+    conv_bn,
+    keras_files,
+    model_doc,
+    preprocess_function,
+)
 
-WEIGHTS_ORIGIN = "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
-WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
-WEIGHTS_HASH = "9a0d58056eeedaa3f26cb7ebd46da564"
-NO_TOP_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
-NO_TOP_HASH = "bcbd6486424b2319ff4ef7d526e38f63"
-
-
-def _channel_axis() -> int:
-    from lamina import config
-
-    return 1 if config.image_data_format() == "channels_first" else 3
+# Keras's ImageNet weight files: (URL folder, (with the top, md5), (without, md5)).
+FILES = keras_files(
+    KERAS_ORIGIN + "inception_v3/",
+    "inception_v3",
+    "9a0d58056eeedaa3f26cb7ebd46da564",
+    "bcbd6486424b2319ff4ef7d526e38f63",
+)
+# The note Inception v3, Xception and Inception-ResNet v2 add to their docstrings.
+TF_MODE_NOTE = "    Its inputs are RGB images scaled to [-1, 1] (`preprocess_input`)."
 
 
 def conv2d_bn(x, filters, num_row, num_col, padding="same", strides=(1, 1), name=None):
@@ -33,12 +42,8 @@ def conv2d_bn(x, filters, num_row, num_col, padding="same", strides=(1, 1), name
     Example:
         >>> y = conv2d_bn(x, 64, 3, 3)  # conv2d_N, batch_normalization_N, activation_N
     """
-    from lamina import layers
-
-    conv_name, bn_name = (None, None) if name is None else (f"{name}_conv", f"{name}_bn")
-    x = layers.Conv2D(filters, (num_row, num_col), strides=strides, padding=padding, use_bias=False, name=conv_name)(x)
-    x = layers.BatchNormalization(axis=_channel_axis(), scale=False, name=bn_name)(x)
-    return layers.Activation("relu", name=name)(x)
+    names = (None, None, None) if name is None else (f"{name}_conv", f"{name}_bn", name)
+    return conv_bn(x, filters, (num_row, num_col), names, strides=strides, padding=padding)
 
 
 def _average_branch(x, filters):
@@ -71,7 +76,7 @@ def _block_35(x, pool_filters, name):
     branch3x3dbl = conv2d_bn(conv2d_bn(conv2d_bn(x, 64, 1, 1), 96, 3, 3), 96, 3, 3)
     branch_pool = _average_branch(x, pool_filters)
     branches = [branch1x1, branch5x5, branch3x3dbl, branch_pool]
-    return layers.Concatenate(axis=_channel_axis(), name=name)(branches)
+    return layers.Concatenate(axis=channel_axis(), name=name)(branches)
 
 
 def _reduction_a(x):
@@ -82,7 +87,7 @@ def _reduction_a(x):
     branch3x3dbl = conv2d_bn(conv2d_bn(x, 64, 1, 1), 96, 3, 3)
     branch3x3dbl = conv2d_bn(branch3x3dbl, 96, 3, 3, strides=(2, 2), padding="valid")
     branch_pool = layers.MaxPooling2D((3, 3), strides=(2, 2))(x)
-    return layers.Concatenate(axis=_channel_axis(), name="mixed3")([branch3x3, branch3x3dbl, branch_pool])
+    return layers.Concatenate(axis=channel_axis(), name="mixed3")([branch3x3, branch3x3dbl, branch_pool])
 
 
 def _block_17(x, width, name):
@@ -99,7 +104,7 @@ def _block_17(x, width, name):
     branch7x7dbl = conv2d_bn(branch7x7dbl, 192, 1, 7)
     branch_pool = _average_branch(x, 192)
     branches = [branch1x1, branch7x7, branch7x7dbl, branch_pool]
-    return layers.Concatenate(axis=_channel_axis(), name=name)(branches)
+    return layers.Concatenate(axis=channel_axis(), name=name)(branches)
 
 
 def _reduction_b(x):
@@ -112,14 +117,14 @@ def _reduction_b(x):
     branch7x7x3 = conv2d_bn(branch7x7x3, 192, 7, 1)
     branch7x7x3 = conv2d_bn(branch7x7x3, 192, 3, 3, strides=(2, 2), padding="valid")
     branch_pool = layers.MaxPooling2D((3, 3), strides=(2, 2))(x)
-    return layers.Concatenate(axis=_channel_axis(), name="mixed8")([branch3x3, branch7x7x3, branch_pool])
+    return layers.Concatenate(axis=channel_axis(), name="mixed8")([branch3x3, branch7x7x3, branch_pool])
 
 
 def _block_8(x, index):
     """mixed9 and mixed10 (8x8): 1x1, split 1x3/3x1 branches (one after a 3x3) and a pool branch."""
     from lamina import layers
 
-    axis = _channel_axis()
+    axis = channel_axis()
     branch1x1 = conv2d_bn(x, 320, 1, 1)
     branch3x3 = conv2d_bn(x, 384, 1, 1)
     branch3x3_1 = conv2d_bn(branch3x3, 384, 1, 3)
@@ -134,58 +139,8 @@ def _block_8(x, index):
     return layers.Concatenate(axis=axis, name=f"mixed{9 + index}")(branches)
 
 
-def top_or_pooling(x, include_top, pooling, classes, classifier_activation):
-    """Keras's end of these models: `avg_pool` and the `predictions` layer, or the optional global pooling."""
-    from lamina import layers
-
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        return layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    if pooling == "avg":
-        return layers.GlobalAveragePooling2D()(x)
-    if pooling == "max":
-        return layers.GlobalMaxPooling2D()(x)
-    return x
-
-
-def InceptionV3(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="inception_v3",
-):
-    """The Inception v3 model, optionally with Keras's ImageNet weights (23,851,784 parameters with the top).
-
-    Its inputs are RGB images scaled to [-1, 1] (`preprocess_input`).
-
-    Args:
-        include_top: whether to end with global average pooling and the 1000-way dense layer (then the input
-            must be 299x299).
-        weights: None, "imagenet" (Keras's published file, fetched into ~/.keras/models/) or a weights file.
-        input_tensor: a symbolic tensor to build the model on.
-        input_shape: (height, width, 3) (channels first: (3, height, width)) without the top, each side at
-            least 75.
-        pooling: without the top, None (4-D output), "avg" or "max" (global pooling to 2-D).
-        classes: the number of classes with the top and no pretrained weights.
-        classifier_activation: the last layer's activation (None or "softmax" with pretrained weights).
-        name: the model's name.
-
-    Example:
-        >>> InceptionV3(include_top=False, weights=None, input_shape=(75, 75, 3), pooling="avg").output_shape
-        (None, 2048)
-    """
-    from lamina import config
-
-    imagenet_utils.check_arguments("InceptionV3", weights, include_top, classes, classifier_activation)
-    data_format = config.image_data_format()
-    shape = imagenet_utils.obtain_input_shape(input_shape, 299, 75, data_format, include_top, weights)
-    top, no_top = (WEIGHTS_FILE, WEIGHTS_HASH), (NO_TOP_FILE, NO_TOP_HASH)
-    path = imagenet_utils.weights_path(weights, "InceptionV3", WEIGHTS_ORIGIN, top, no_top, include_top)
-    x, inputs = imagenet_utils.model_input(input_tensor, shape)
+def _features(x):
+    """Inception v3's convolutional part: 299x299x3 to 8x8x2048."""
     x = _stem(x)
     for index, pool_filters in enumerate((32, 64, 64)):
         x = _block_35(x, pool_filters, f"mixed{index}")
@@ -195,18 +150,25 @@ def InceptionV3(  # noqa: N802 - Keras's name
     x = _reduction_b(x)
     for index in range(2):
         x = _block_8(x, index)
-    x = top_or_pooling(x, include_top, pooling, classes, classifier_activation)
-    return imagenet_utils.finish(inputs, x, name, path)
+    return x
 
 
-def preprocess_input(x, data_format=None):
-    """Scales RGB values in [0, 255] to [-1, 1], as Keras's InceptionV3 expects ("tf" mode).
+InceptionV3 = imagenet_utils.model_function(
+    "InceptionV3",
+    partial(build_application, "InceptionV3", _features, (299, 75), FILES),
+    model_doc("InceptionV3", 23_851_784, (299, 75), 2048, TF_MODE_NOTE),
+    (*imagenet_utils.SHARED_ARGUMENTS, ("name", "inception_v3")),
+    __name__,
+)
 
-    Example:
-        >>> preprocess_input(np.array([[[[0.0, 127.5, 255.0]]]]))
-        array([[[[-1.,  0.,  1.]]]], dtype=float32)
-    """
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
+
+preprocess_input = preprocess_function(
+    "tf",
+    'Scales RGB values in [0, 255] to [-1, 1] ("tf" mode), as Keras\'s InceptionV3, Xception, InceptionResNetV2\n'
+    "    and ResNetV2 expect (their modules share this function).",
+    ("preprocess_input(np.array([[[[0.0, 127.5, 255.0]]]]))", "array([[[[-1.,  0.,  1.]]]], dtype=float32)"),
+    __name__,
+)
 
 
 decode_predictions = imagenet_utils.decode_predictions

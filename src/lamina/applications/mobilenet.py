@@ -12,8 +12,10 @@ Example:
 from __future__ import annotations
 
 import warnings
+from functools import partial
 
 from lamina.applications import imagenet_utils
+from lamina.applications._heads import global_pool
 
 WEIGHTS_ORIGIN = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet/"
 ALPHAS = (0.25, 0.50, 0.75, 1.0)  # the widths Keras publishes ImageNet weights for
@@ -45,6 +47,34 @@ def square_side(input_shape, data_format: str, sides, fallback: int = 224) -> in
     return rows if rows == cols and rows in sides else fallback
 
 
+def imagenet_side(rows, cols, sides) -> int:
+    """The side whose ImageNet weights load: `rows` if the input is square with a side in `sides`, else 224 (with
+    Keras's warning)."""
+    if rows != cols or rows not in sides:
+        warnings.warn(
+            f"`input_shape` is undefined or non-square, or `rows` is not in {list(sides)}. Weights for "
+            "input shape (224, 224) will be loaded as the default.",
+            stacklevel=5,  # the user's call of MobileNet(V2), through _check_imagenet and shape_and_weights
+        )
+        return 224
+    return rows
+
+
+def shape_and_weights(model: str, input_shape, default: int, data_format: str, weights, include_top, check, origin):
+    """(input shape, input side, weights path) of MobileNet or MobileNetV2, as Keras finds them.
+
+    With ImageNet weights `check(rows, cols)` applies the model's checks and returns the side whose published
+    file loads; `origin` is (the files' URL folder, a function naming the file: `(side, include_top) -> name`).
+    """
+    shape = imagenet_utils.obtain_input_shape(input_shape, default, 32, data_format, include_top, weights)
+    rows, cols = shape[1:] if data_format == "channels_first" else shape[:2]
+    if weights == "imagenet":
+        rows = check(rows, cols)
+    folder, file_name = origin
+    top, no_top = ((file_name(rows, flag), None) for flag in (True, False))  # Keras publishes no hashes for these
+    return shape, rows, imagenet_utils.weights_path(weights, model, folder, top, no_top, include_top)
+
+
 def _check_imagenet(alpha, depth_multiplier, rows, cols) -> int:
     """Keras's checks of MobileNet's extras with ImageNet weights; the side whose weights file is loaded."""
     if depth_multiplier != 1:
@@ -57,14 +87,7 @@ def _check_imagenet(alpha, depth_multiplier, rows, cols) -> int:
             "MobileNet: if imagenet weights are being loaded, alpha can be one of `0.25`, `0.50`, `0.75` or "
             f"`1.0` only. Received alpha={alpha}"
         )
-    if rows != cols or rows not in SIZES:
-        warnings.warn(
-            "`input_shape` is undefined or non-square, or `rows` is not in [128, 160, 192, 224]. Weights for "
-            "input shape (224, 224) will be loaded as the default.",
-            stacklevel=3,
-        )
-        return 224
-    return rows
+    return imagenet_side(rows, cols, SIZES)
 
 
 def _conv_block(x, filters, alpha, channel_axis):
@@ -109,11 +132,7 @@ def _top(x, include_top, pooling, dropout, classes, classifier_activation):
         x = layers.Conv2D(classes, (1, 1), padding="same", name="conv_preds")(x)
         x = layers.Reshape((classes,), name="reshape_2")(x)
         return layers.Activation(classifier_activation, name="predictions")(x)
-    if pooling == "avg":
-        return layers.GlobalAveragePooling2D()(x)
-    if pooling == "max":
-        return layers.GlobalMaxPooling2D()(x)
-    return x
+    return global_pool(x, pooling)
 
 
 def MobileNet(  # noqa: N802 - Keras's name
@@ -155,13 +174,10 @@ def MobileNet(  # noqa: N802 - Keras's name
     imagenet_utils.check_arguments("MobileNet", weights, include_top, classes, classifier_activation)
     data_format = config.image_data_format()
     default = square_side(input_shape, data_format, SIZES)
-    shape = imagenet_utils.obtain_input_shape(input_shape, default, 32, data_format, include_top, weights)
-    rows, cols = shape[1:] if data_format == "channels_first" else shape[:2]
-    if weights == "imagenet":
-        rows = _check_imagenet(alpha, depth_multiplier, rows, cols)
-    top = (weights_file(alpha, rows, True), None)  # Keras publishes no hashes for MobileNet's files
-    no_top = (weights_file(alpha, rows, False), None)
-    path = imagenet_utils.weights_path(weights, "MobileNet", WEIGHTS_ORIGIN, top, no_top, include_top)
+    check, origin = partial(_check_imagenet, alpha, depth_multiplier), (WEIGHTS_ORIGIN, partial(weights_file, alpha))
+    shape, rows, path = shape_and_weights(
+        "MobileNet", input_shape, default, data_format, weights, include_top, check, origin
+    )
     channel_axis = 1 if data_format == "channels_first" else -1
     x, inputs = imagenet_utils.model_input(input_tensor, shape)
     x = _conv_block(x, 32, alpha, channel_axis)

@@ -10,10 +10,11 @@ Example:
 
 from __future__ import annotations
 
-import warnings
+from functools import partial
 
 from lamina.applications import imagenet_utils
-from lamina.applications.mobilenet import square_side
+from lamina.applications._heads import dense_classifier
+from lamina.applications.mobilenet import imagenet_side, shape_and_weights, square_side
 
 WEIGHTS_ORIGIN = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/"
 ALPHAS = (0.35, 0.50, 0.75, 1.0, 1.3, 1.4)  # the widths Keras publishes ImageNet weights for
@@ -53,22 +54,26 @@ def weights_file(alpha: float, rows: int, include_top: bool) -> str:
     return f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}{'' if include_top else '_no_top'}.h5"
 
 
+def tensor_shape(model: str, input_shape, input_tensor, data_format: str):
+    """`input_tensor`'s shape without the batch axis (None without a tensor); with `input_shape` too, their widths
+    must agree, as Keras checks."""
+    if not hasattr(input_tensor, "shape"):
+        return None
+    shape = tuple(input_tensor.shape)[1:]
+    width = 2 if data_format == "channels_first" else 1
+    if input_shape is not None and len(shape) == 3 and shape[width] != tuple(input_shape)[width]:
+        raise ValueError(
+            f"{model}: the width of `input_tensor` must equal the width in `input_shape`; Received "
+            f"input_shape={input_shape}, input_tensor.shape={tuple(input_tensor.shape)}"
+        )
+    return shape
+
+
 def _default_side(input_shape, input_tensor, data_format: str) -> int:
     """Keras's default input side: the given shape's (or, without one, the input tensor's) square side if it is
-    one of `SIZES`, else 224; with both, their widths must agree."""
-    first = data_format == "channels_first"
-    if input_tensor is not None and hasattr(input_tensor, "shape"):
-        tensor_shape = tuple(input_tensor.shape)[1:]
-        if input_shape is not None and len(tensor_shape) == 3:
-            width = 2 if first else 1
-            if tensor_shape[width] != tuple(input_shape)[width]:
-                raise ValueError(
-                    f"MobileNetV2: the width of `input_tensor` must equal the width in `input_shape`; Received "
-                    f"`input_tensor.shape={tuple(input_tensor.shape)}`, `input_shape={input_shape}`"
-                )
-        if input_shape is None:
-            input_shape = tensor_shape
-    return square_side(input_shape, data_format, SIZES)
+    one of `SIZES`, else 224."""
+    given = tensor_shape("MobileNetV2", input_shape, input_tensor, data_format)
+    return square_side(given if input_shape is None else input_shape, data_format, SIZES)
 
 
 def _check_imagenet(alpha, rows, cols) -> int:
@@ -78,14 +83,7 @@ def _check_imagenet(alpha, rows, cols) -> int:
             "MobileNetV2: if imagenet weights are being loaded, alpha must be one of `0.35`, `0.50`, `0.75`, "
             f"`1.0`, `1.3` or `1.4` only; Received `alpha={alpha}`"
         )
-    if rows != cols or rows not in SIZES:
-        warnings.warn(
-            "`input_shape` is undefined or non-square, or `rows` is not in [96, 128, 160, 192, 224]. Weights for "
-            "input shape (224, 224) will be loaded as the default.",
-            stacklevel=3,
-        )
-        return 224
-    return rows
+    return imagenet_side(rows, cols, SIZES)
 
 
 def _batch_norm(x, channel_axis, name):
@@ -164,27 +162,18 @@ def MobileNetV2(  # noqa: N802 - Keras's name
         >>> MobileNetV2(weights=None, alpha=0.35, include_top=False, input_shape=(96, 96, 3)).output_shape
         (None, 3, 3, 1280)
     """
-    from lamina import config, layers
+    from lamina import config
 
     imagenet_utils.check_arguments("MobileNetV2", weights, include_top, classes, classifier_activation)
     data_format = config.image_data_format()
     default = _default_side(input_shape, input_tensor, data_format)
-    shape = imagenet_utils.obtain_input_shape(input_shape, default, 32, data_format, include_top, weights)
-    rows, cols = shape[1:] if data_format == "channels_first" else shape[:2]
-    if weights == "imagenet":
-        rows = _check_imagenet(alpha, rows, cols)
-    top = (weights_file(alpha, rows, True), None)  # Keras publishes no hashes for MobileNetV2's files
-    no_top = (weights_file(alpha, rows, False), None)
-    path = imagenet_utils.weights_path(weights, "MobileNetV2", WEIGHTS_ORIGIN, top, no_top, include_top)
+    check, origin = partial(_check_imagenet, alpha), (WEIGHTS_ORIGIN, partial(weights_file, alpha))
+    shape, rows, path = shape_and_weights(
+        "MobileNetV2", input_shape, default, data_format, weights, include_top, check, origin
+    )
     x, inputs = imagenet_utils.model_input(input_tensor, shape)
     x = _features(x, alpha, 1 if data_format == "channels_first" else -1)
-    if include_top:
-        x = layers.GlobalAveragePooling2D()(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
+    x = dense_classifier(x, include_top, pooling, classes, classifier_activation)
     return imagenet_utils.finish(inputs, x, name or f"mobilenetv2_{alpha:0.2f}_{rows}", path)
 
 

@@ -14,9 +14,11 @@ Example:
 from __future__ import annotations
 
 import warnings
+from functools import partial
 
 from lamina.applications import imagenet_utils
-from lamina.applications.mobilenet_v2 import make_divisible
+from lamina.applications._heads import global_pool
+from lamina.applications.mobilenet_v2 import make_divisible, tensor_shape
 
 WEIGHTS_ORIGIN = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v3/"
 # variant -> (md5 of the file with the top, md5 of the file without it), as Keras checks them.
@@ -123,16 +125,9 @@ def _input_shape(input_shape, input_tensor, data_format: str) -> tuple:
     """Keras's MobileNetV3 input shape: the given one (its width matching `input_tensor`'s), the tensor's, or
     free sides; each known side at least 32."""
     first = data_format == "channels_first"
-    tensor_shape = tuple(input_tensor.shape)[1:] if hasattr(input_tensor, "shape") else None
-    if input_shape is not None and tensor_shape is not None and len(tensor_shape) == 3:
-        width = 2 if first else 1
-        if tensor_shape[width] != tuple(input_shape)[width]:
-            raise ValueError(
-                f"MobileNetV3: the width of `input_tensor` must equal the width in `input_shape`; Received "
-                f"input_shape={input_shape}, input_tensor.shape={tuple(input_tensor.shape)}"
-            )
+    given = tensor_shape("MobileNetV3", input_shape, input_tensor, data_format)
     if input_shape is None:
-        input_shape = tensor_shape or ((3, None, None) if first else (None, None, 3))
+        input_shape = given or ((3, None, None) if first else (None, None, 3))
     input_shape = tuple(input_shape)
     rows, cols = input_shape[1:3] if first else input_shape[:2]
     if rows and cols and (rows < 32 or cols < 32):
@@ -180,14 +175,10 @@ def _top(x, include_top, pooling, last_point_ch, activation, dropout_rate, class
         x = layers.Conv2D(classes, 1, padding="same", name="logits")(x)
         x = layers.Flatten()(x)
         return layers.Activation(classifier_activation, name="predictions")(x)
-    if pooling == "avg":
-        return layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    if pooling == "max":
-        return layers.GlobalMaxPooling2D(name="max_pool")(x)
-    return x
+    return global_pool(x, pooling, ("avg_pool", "max_pool"))
 
 
-def _mobilenet_v3(blocks, last_point_ch, model_type, args: dict):
+def _mobilenet_v3(blocks, last_point_ch, model_type, **args):
     """The MobileNetV3 network with inverted residual `blocks`; `args` are the public function's arguments."""
     from lamina import config, layers
 
@@ -238,7 +229,9 @@ def _mobilenet_v3(blocks, last_point_ch, model_type, args: dict):
     return imagenet_utils.finish(inputs, x, args["name"], path)
 
 
-_ARGS_DOC = """
+_VARIANT_DOC = (
+    "The MobileNetV3{size} model, optionally with Keras's ImageNet weights ({params} parameters with the top).\n"
+    """
     Args:
         input_shape: (height, width, 3), each known side at least 32; None leaves the sides free (the model
             pools globally, so any size works, with or without the top).
@@ -253,63 +246,35 @@ _ARGS_DOC = """
         classifier_activation: the last layer's activation (None or "softmax" with pretrained weights).
         include_preprocessing: whether the model starts by scaling RGB values in [0, 255] to [-1, 1].
         name: the model's name.
-"""
 
-
-def MobileNetV3Small(  # noqa: N802 - Keras's name
-    input_shape=None,
-    alpha=1.0,
-    minimalistic=False,
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    classes=1000,
-    pooling=None,
-    dropout_rate=0.2,
-    classifier_activation="softmax",
-    include_preprocessing=True,
-    name="MobileNetV3Small",
-):
-    args = dict(locals())
-    return _mobilenet_v3(SMALL_BLOCKS, 1024, "small", args)
-
-
-def MobileNetV3Large(  # noqa: N802 - Keras's name
-    input_shape=None,
-    alpha=1.0,
-    minimalistic=False,
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    classes=1000,
-    pooling=None,
-    dropout_rate=0.2,
-    classifier_activation="softmax",
-    include_preprocessing=True,
-    name="MobileNetV3Large",
-):
-    args = dict(locals())
-    return _mobilenet_v3(LARGE_BLOCKS, 1280, "large", args)
-
-
-MobileNetV3Small.__doc__ = (
-    "The MobileNetV3Small model, optionally with Keras's ImageNet weights (2,554,968 parameters with the top).\n"
-    + _ARGS_DOC
-    + """
     Example:
-        >>> MobileNetV3Small(weights=None, include_top=False, input_shape=(64, 64, 3), pooling="avg").output_shape
-        (None, 576)
+        >>> MobileNetV3{size}(weights=None, include_top=False, input_shape=(64, 64, 3), pooling="avg").output_shape
+        (None, {channels})
     """
 )
-MobileNetV3Large.__doc__ = (
-    "The MobileNetV3Large model, optionally with Keras's ImageNet weights (5,507,432 parameters with the top).\n"
-    + _ARGS_DOC
-    + """
-    Example:
-        >>> MobileNetV3Large(weights=None, include_top=False, input_shape=(64, 64, 3), pooling="avg").output_shape
-        (None, 960)
-    """
+# Keras's order: the shared arguments rearranged, with MobileNetV3's own among them.
+_SHARED = dict(imagenet_utils.SHARED_ARGUMENTS)
+_ARGUMENTS = (
+    ("input_shape", None),
+    ("alpha", 1.0),
+    ("minimalistic", False),
+    *((key, _SHARED[key]) for key in ("include_top", "weights", "input_tensor", "classes", "pooling")),
+    ("dropout_rate", 0.2),
+    ("classifier_activation", "softmax"),
+    ("include_preprocessing", True),
 )
+
+
+def _public(size: str, blocks, last_point_ch: int, params: str, channels: int):
+    """The public function `MobileNetV3<size>`, with Keras's signature."""
+    doc = _VARIANT_DOC.format(size=size, params=params, channels=channels)
+    build = partial(_mobilenet_v3, blocks, last_point_ch, size.lower())
+    arguments = (*_ARGUMENTS, ("name", f"MobileNetV3{size}"))
+    return imagenet_utils.model_function(f"MobileNetV3{size}", build, doc, arguments, __name__)
+
+
+MobileNetV3Small = _public("Small", SMALL_BLOCKS, 1024, "2,554,968", 576)
+MobileNetV3Large = _public("Large", LARGE_BLOCKS, 1280, "5,507,432", 960)
 
 
 def preprocess_input(x, data_format=None):

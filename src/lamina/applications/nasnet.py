@@ -12,7 +12,10 @@ Example:
 
 from __future__ import annotations
 
+from functools import partial
+
 from lamina.applications import imagenet_utils
+from lamina.applications._heads import dense_classifier
 
 WEIGHTS_ORIGIN = "https://storage.googleapis.com/tensorflow/keras-applications/nasnet/"
 # default size -> {include_top: (URL file name, local file name, md5)}, as Keras fetches them
@@ -41,14 +44,6 @@ def _conv1x1(x, filters, name):
     return layers.Conv2D(filters, (1, 1), padding="same", use_bias=False, kernel_initializer="he_normal", name=name)(x)
 
 
-def _correct_pad(x, kernel_size):
-    """Keras's padding before a stride-2 'valid' convolution: ((top, bottom), (left, right)), one less on the
-    top/left of an even side so the output matches TensorFlow's 'same'."""
-    size, kernel = x.shape[1:3], (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
-    adjust = (1, 1) if size[0] is None else (1 - size[0] % 2, 1 - size[1] % 2)
-    return tuple((k // 2 - a, k // 2) for k, a in zip(kernel, adjust))
-
-
 def _separable_conv_block(x, filters, kernel_size=(3, 3), strides=(1, 1), block_id=None):
     """Two [ReLU, separable conv, BN] units; the first one strided (after Keras's padding) when asked."""
     from lamina import layers
@@ -56,7 +51,7 @@ def _separable_conv_block(x, filters, kernel_size=(3, 3), strides=(1, 1), block_
     x = layers.Activation("relu")(x)
     padding = "same"
     if strides == (2, 2):
-        pads = _correct_pad(x, kernel_size)
+        pads = imagenet_utils.correct_pad(x, kernel_size)
         x = layers.ZeroPadding2D(padding=pads, name=f"separable_conv_1_pad_{block_id}")(x)
         padding = "valid"
     for index in (1, 2):
@@ -147,7 +142,7 @@ def _reduction_a_cell(ip, p, filters, block_id=None):
     from lamina import layers
 
     p, h = _cell_input(ip, p, filters, "reduction", block_id)
-    h3 = layers.ZeroPadding2D(padding=_correct_pad(h, 3), name=f"reduction_pad_1_{block_id}")(h)
+    h3 = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(h, 3), name=f"reduction_pad_1_{block_id}")(h)
     x1_1 = _separable_conv_block(h, filters, (5, 5), strides=(2, 2), block_id=f"reduction_left1_{block_id}")
     x1_2 = _separable_conv_block(p, filters, (7, 7), strides=(2, 2), block_id=f"reduction_right1_{block_id}")
     x1 = layers.add([x1_1, x1_2], name=f"reduction_add_1_{block_id}")
@@ -278,89 +273,59 @@ def NASNet(  # noqa: N802 - Keras's name
     x = _bn(x, "stem_bn1")
     x = _nasnet_body(x, None, penultimate_filters // 24, num_blocks, skip_reduction, filter_multiplier)
     x = layers.Activation("relu")(x)
-    if include_top:
-        x = layers.GlobalAveragePooling2D()(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = layers.GlobalMaxPooling2D()(x)
+    x = dense_classifier(x, include_top, pooling, classes, classifier_activation)
     return imagenet_utils.finish(inputs, x, name, path)
 
 
-def NASNetMobile(  # noqa: N802 - Keras's name
-    input_shape=None,
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="nasnet_mobile",
+def _preset(
+    penultimate_filters, num_blocks, stem_block_filters, skip_reduction, default_size, input_shape, **arguments
 ):
-    """NASNet-A (4 @ 1056), 5,326,716 parameters with the top; default input 224x224x3.
-
-    The arguments are `NASNet`'s. Without the top and an `input_shape`, the input is (224, 224, 3), as in Keras.
-    Inputs are preprocessed by this module's `preprocess_input` (tf mode: scaled to [-1, 1]).
-
-    Example:
-        >>> NASNetMobile(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
-        (None, 1056)
-    """
-    if not include_top and input_shape is None:
+    """A published NASNet-A; without the top and an `input_shape`, NASNetMobile's input is 224x224x3, as Keras's."""
+    if default_size == 224 and not arguments["include_top"] and input_shape is None:
         input_shape = (224, 224, 3)
     return NASNet(
         input_shape,
-        penultimate_filters=1056,
-        num_blocks=4,
-        stem_block_filters=32,
-        skip_reduction=False,
+        penultimate_filters=penultimate_filters,
+        num_blocks=num_blocks,
+        stem_block_filters=stem_block_filters,
+        skip_reduction=skip_reduction,
         filter_multiplier=2,
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        pooling=pooling,
-        classes=classes,
-        default_size=224,
-        classifier_activation=classifier_activation,
-        name=name,
+        default_size=default_size,
+        **arguments,
     )
 
 
-def NASNetLarge(  # noqa: N802 - Keras's name
-    input_shape=None,
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="nasnet_large",
-):
-    """NASNet-A (6 @ 4032), 88,949,818 parameters with the top; default input 331x331x3.
+_PRESET_DOC = """NASNet-A ({num_blocks} @ {filters}), {params} parameters with the top; default input {size}x{size}x3.
 
-    The arguments are `NASNet`'s. Inputs are preprocessed by this module's `preprocess_input` (tf mode).
+    The arguments are `NASNet`'s.{note} Inputs are preprocessed by this module's `preprocess_input` (tf mode:
+    scaled to [-1, 1]).
 
     Example:
-        >>> NASNetLarge(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="max").output_shape
-        (None, 4032)
+        >>> {public_name}(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
+        (None, {filters})
     """
-    return NASNet(
-        input_shape,
-        penultimate_filters=4032,
-        num_blocks=6,
-        stem_block_filters=96,
-        skip_reduction=True,
-        filter_multiplier=2,
-        include_top=include_top,
-        weights=weights,
-        input_tensor=input_tensor,
-        pooling=pooling,
-        classes=classes,
-        default_size=331,
-        classifier_activation=classifier_activation,
-        name=name,
+# Keras's order: input_shape first, then the shared arguments.
+_ARGUMENTS = (("input_shape", None), *(item for item in imagenet_utils.SHARED_ARGUMENTS if item[0] != "input_shape"))
+
+
+def _public(public_name, name, preset, params, note=""):
+    """The public function `public_name`: the NASNet-A `preset` (filters, blocks, stem, skip, size)."""
+    filters, num_blocks, _, _, size = preset
+    doc = _PRESET_DOC.format(
+        num_blocks=num_blocks, filters=filters, params=params, size=size, note=note, public_name=public_name
     )
+    build = partial(_preset, *preset)
+    return imagenet_utils.model_function(public_name, build, doc, (*_ARGUMENTS, ("name", name)), __name__)
+
+
+NASNetMobile = _public(
+    "NASNetMobile",
+    "nasnet_mobile",
+    (1056, 4, 32, False, 224),
+    "5,326,716",
+    " Without the top and an `input_shape`, the input is (224, 224, 3), as in Keras.",
+)
+NASNetLarge = _public("NASNetLarge", "nasnet_large", (4032, 6, 96, True, 331), "88,949,818")
 
 
 def preprocess_input(x, data_format=None):
@@ -373,11 +338,4 @@ def preprocess_input(x, data_format=None):
     return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
 
 
-def decode_predictions(preds, top=5):
-    """The `top` ImageNet classes of each row of `preds` (batch, 1000): lists of (class id, name, score).
-
-    Example:
-        >>> decode_predictions(model.predict(x), top=3)[0]
-        [('n02504458', 'African_elephant', 0.81), ...]
-    """
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions

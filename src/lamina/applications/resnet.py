@@ -10,7 +10,10 @@ Example:
 
 from __future__ import annotations
 
+from functools import partial
+
 from lamina.applications import imagenet_utils
+from lamina.applications._build import build_application, channel_axis, keras_files, model_doc, preprocess_function
 
 WEIGHTS_ORIGIN = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
 # weights name -> (md5 of the file with the classifier, md5 of the file without it), as Keras publishes them.
@@ -34,68 +37,78 @@ def weight_files(weights_name: str) -> tuple:
         >>> weight_files("resnet50")[1][0]
         'resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5'
     """
-    top_hash, no_top_hash = WEIGHTS_HASHES[weights_name]
-    stem = f"{weights_name}_weights_tf_dim_ordering_tf_kernels"
-    return (f"{stem}.h5", top_hash), (f"{stem}_notop.h5", no_top_hash)
+    return keras_files("", weights_name, *WEIGHTS_HASHES[weights_name])[1:]
 
 
 def batch_norm(x, name: str):
     """Keras's ResNet batch normalization: over the channel axis, epsilon 1.001e-5."""
-    from lamina import config, layers
-
-    axis = 3 if config.image_data_format() == "channels_last" else 1
-    return layers.BatchNormalization(axis=axis, epsilon=BN_EPSILON, name=name)(x)
-
-
-def build_resnet(stack_fn, preact: bool, use_bias: bool, name: str, weights_name: str, arguments: dict, **options):
-    """The ResNet family's model: stem, `stack_fn`'s residual stacks, then the top or the pooling Keras adds.
-
-    `name` is the public name used in messages ("ResNet50"), `weights_name` Keras's key of the weight files and
-    the default model name ("resnet50"). `arguments` holds the public function's include_top, weights,
-    input_tensor, input_shape, pooling, classes, classifier_activation and name. `options` may set `origin` (the
-    weights URL folder, Keras's by default), `top_name` (the classifier layer's name, "predictions") and `check`
-    (a function of the data format and the input shape, run before fetching weights or building).
-
-    Example:
-        >>> build_resnet(stack_fn, False, True, "ResNet50", "resnet50", {"weights": None, ...})
-    """
-    from lamina import config, layers
-
-    include_top, weights = arguments["include_top"], arguments["weights"]
-    imagenet_utils.check_arguments(name, weights, include_top, arguments["classes"], arguments["classifier_activation"])
-    data_format = config.image_data_format()
-    shape = imagenet_utils.obtain_input_shape(arguments["input_shape"], 224, 32, data_format, include_top, weights)
-    if options.get("check"):
-        options["check"](data_format, shape)
-    top, no_top = weight_files(weights_name)
-    path = imagenet_utils.weights_path(weights, name, options.get("origin", WEIGHTS_ORIGIN), top, no_top, include_top)
-    x, inputs = imagenet_utils.model_input(arguments["input_tensor"], shape)
-    x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(x)
-    x = layers.Conv2D(64, 7, strides=2, use_bias=use_bias, name="conv1_conv")(x)
-    if not preact:
-        x = layers.Activation("relu", name="conv1_relu")(batch_norm(x, "conv1_bn"))
-    x = layers.ZeroPadding2D(padding=((1, 1), (1, 1)), name="pool1_pad")(x)
-    x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
-    x = stack_fn(x)
-    if preact:
-        x = layers.Activation("relu", name="post_relu")(batch_norm(x, "post_bn"))
-    x = _top_or_pooling(x, arguments, options.get("top_name", "predictions"))
-    return imagenet_utils.finish(inputs, x, arguments.get("name") or weights_name, path)
-
-
-def _top_or_pooling(x, arguments: dict, top_name: str):
-    """Keras's end of a ResNet: global average pooling and the classifier, or the optional pooling without top."""
     from lamina import layers
 
-    if arguments["include_top"]:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        activation = arguments["classifier_activation"]
-        return layers.Dense(arguments["classes"], activation=activation, name=top_name)(x)
-    if arguments["pooling"] == "avg":
-        return layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    if arguments["pooling"] == "max":
-        return layers.GlobalMaxPooling2D(name="max_pool")(x)
-    return x
+    return layers.BatchNormalization(axis=channel_axis(), epsilon=BN_EPSILON, name=name)(x)
+
+
+def resnet_features(stack_fn, preact: bool, use_bias: bool):
+    """The ResNet family's features: the 7x7 stem and max pooling, `stack_fn`'s residual stacks, and (pre-activation
+    ResNets) the final batch normalization and ReLU."""
+
+    def features(x):
+        from lamina import layers
+
+        x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(x)
+        x = layers.Conv2D(64, 7, strides=2, use_bias=use_bias, name="conv1_conv")(x)
+        if not preact:
+            x = layers.Activation("relu", name="conv1_relu")(batch_norm(x, "conv1_bn"))
+        x = layers.ZeroPadding2D(padding=((1, 1), (1, 1)), name="pool1_pad")(x)
+        x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
+        x = stack_fn(x)
+        if preact:
+            x = layers.Activation("relu", name="post_relu")(batch_norm(x, "post_bn"))
+        return x
+
+    return features
+
+
+def resnet_stacks(family: dict, blocks: tuple):
+    """The stack function of a size: `family["stack"]` per stage, `blocks` blocks each (ResNet50: 3, 4, 6, 3).
+
+    Stage i (named `conv{i + 2}`) has `family["filters"][i]` filters (64, 128, 256, 512 by default), strides 2
+    but in `family["unstrided_stage"]`.
+    """
+
+    def stack_fn(x):
+        for stage, (filters, count) in enumerate(zip(family.get("filters", (64, 128, 256, 512)), blocks)):
+            stride1 = 1 if stage == family["unstrided_stage"] else 2
+            x = family["stack"](x, filters, count, stride1=stride1, name=f"conv{stage + 2}")
+        return x
+
+    return stack_fn
+
+
+def resnet_function(public_name: str, params: int, blocks: tuple, family: dict, module: str):
+    """A ResNet family's public model function (`ResNet50`, `ResNeXt101`) with Keras's signature and docstring.
+
+    `params` is the parameter count with the top (for the docstring), `blocks` the blocks per stage; the weights
+    files and the default model name are Keras's for `public_name.lower()`. `family` holds what the sizes share:
+    `stack`, `filters` and `unstrided_stage` (`resnet_stacks`), `preact` and `use_bias` (`resnet_features`, True
+    by default), and optionally `origin` (the weights URL folder), `top_name` (the classifier's name,
+    "predictions"), `check` (a function of the public name, the data format, the input shape and the input
+    tensor, run before building) and for the docstring `source` ("Keras's") and `note`.
+
+    Example:
+        >>> ResNet50 = resnet_function("ResNet50", 25_636_712, (3, 4, 6, 3), RESNET_V1, __name__)
+    """
+    weights_name = public_name.lower()
+    features = resnet_features(resnet_stacks(family, blocks), family["preact"], family.get("use_bias", True))
+    files = (family.get("origin", WEIGHTS_ORIGIN), *weight_files(weights_name))
+    options = {"pool_names": ("avg_pool", "max_pool"), "default_name": weights_name}
+    options["top_name"] = family.get("top_name", "predictions")
+    if "check" in family:
+        options["check"] = partial(family["check"], public_name)
+    build = partial(build_application, public_name, features, (224, 32), files, options)
+    doc_options = {"source": family.get("source", "Keras's"), "top_name": options["top_name"], "example": (64, 64)}
+    doc = model_doc(public_name, params, (224, 32), 2048, family.get("note", ""), **doc_options)
+    arguments = (*imagenet_utils.SHARED_ARGUMENTS, ("name", weights_name))
+    return imagenet_utils.model_function(public_name, build, doc, arguments, module)
 
 
 def residual_block_v1(x, filters: int, stride: int = 1, conv_shortcut: bool = True, name: str = ""):
@@ -117,148 +130,32 @@ def residual_block_v1(x, filters: int, stride: int = 1, conv_shortcut: bool = Tr
     return layers.Activation("relu", name=f"{name}_out")(x)
 
 
-def stack_residual_blocks_v1(x, filters: int, blocks: int, stride1: int = 2, name: str = ""):
-    """`blocks` ResNet blocks named `{name}_block1`, ...; only the first has a convolution shortcut and strides."""
-    x = residual_block_v1(x, filters, stride=stride1, name=f"{name}_block1")
+def stack_residual_blocks(block, x, filters: int, blocks: int, stride1: int = 2, name: str = ""):
+    """`blocks` `block`s named `{name}_block1`, ...; only the first has a convolution shortcut and strides.
+
+    ResNet's stack with `residual_block_v1` (`stack_residual_blocks_v1`), ResNeXt's with its grouped block.
+    """
+    x = block(x, filters, stride=stride1, name=f"{name}_block1")
     for index in range(2, blocks + 1):
-        x = residual_block_v1(x, filters, conv_shortcut=False, name=f"{name}_block{index}")
+        x = block(x, filters, conv_shortcut=False, name=f"{name}_block{index}")
     return x
 
 
-def resnet_v1_stacks(blocks: tuple):
-    """The stack function of a ResNet with `blocks` blocks in its four stages (ResNet50: 3, 4, 6, 3)."""
+stack_residual_blocks_v1 = partial(stack_residual_blocks, residual_block_v1)
 
-    def stack_fn(x):
-        for stage, (filters, count) in enumerate(zip((64, 128, 256, 512), blocks)):
-            x = stack_residual_blocks_v1(x, filters, count, stride1=1 if stage == 0 else 2, name=f"conv{stage + 2}")
-        return x
-
-    return stack_fn
+# What the ResNet sizes share (see `resnet_function`).
+RESNET_V1 = {"stack": stack_residual_blocks_v1, "unstrided_stage": 0, "preact": False}
+ResNet50 = resnet_function("ResNet50", 25_636_712, (3, 4, 6, 3), RESNET_V1, __name__)
+ResNet101 = resnet_function("ResNet101", 44_707_176, (3, 4, 23, 3), RESNET_V1, __name__)
+ResNet152 = resnet_function("ResNet152", 60_419_944, (3, 8, 36, 3), RESNET_V1, __name__)
 
 
-def model_arguments(include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation, name):
-    """The public function's arguments as the dict `build_resnet` takes."""
-    return {
-        "include_top": include_top,
-        "weights": weights,
-        "input_tensor": input_tensor,
-        "input_shape": input_shape,
-        "pooling": pooling,
-        "classes": classes,
-        "classifier_activation": classifier_activation,
-        "name": name,
-    }
+preprocess_input = preprocess_function(
+    "caffe",
+    'ResNet\'s preprocessing ("caffe" mode): RGB to BGR, then minus the ImageNet channel means, without scaling.',
+    ("preprocess_input(np.zeros((1, 1, 1, 3)))[0, 0, 0]", "array([-103.939, -116.779, -123.68 ], dtype=float32)"),
+    __name__,
+)
 
 
-_ARGS_DOC = """
-    Args:
-        include_top: whether to end with global average pooling and the 1000-way dense layer `predictions`.
-        weights: None, "imagenet" (Keras's published file, fetched into ~/.keras/models/) or a weights file.
-        input_tensor: a symbolic tensor to build the model on.
-        input_shape: without the top, (height, width, 3) (or (3, height, width) in channels_first), each side at
-            least 32; with the top and ImageNet weights it must be the default 224x224.
-        pooling: without the top, None (4-D output), "avg" or "max" (global pooling to 2-D).
-        classes: the number of classes with the top and no pretrained weights.
-        classifier_activation: the last layer's activation (None or "softmax" with pretrained weights).
-        name: the model's name.
-"""
-
-
-def ResNet50(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="resnet50",
-):
-    """ResNet50 (25,636,712 parameters with the top), optionally with Keras's ImageNet weights.
-
-    Example:
-        >>> ResNet50(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
-        (None, 2048)
-    """
-    arguments = model_arguments(
-        include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation, name
-    )
-    return build_resnet(resnet_v1_stacks((3, 4, 6, 3)), False, True, "ResNet50", "resnet50", arguments)
-
-
-def ResNet101(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="resnet101",
-):
-    """ResNet101 (44,707,176 parameters with the top), optionally with Keras's ImageNet weights.
-
-    Example:
-        >>> ResNet101(weights=None).count_params()
-        44707176
-    """
-    arguments = model_arguments(
-        include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation, name
-    )
-    return build_resnet(resnet_v1_stacks((3, 4, 23, 3)), False, True, "ResNet101", "resnet101", arguments)
-
-
-def ResNet152(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="resnet152",
-):
-    """ResNet152 (60,419,944 parameters with the top), optionally with Keras's ImageNet weights.
-
-    Example:
-        >>> ResNet152(weights=None).count_params()
-        60419944
-    """
-    arguments = model_arguments(
-        include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation, name
-    )
-    return build_resnet(resnet_v1_stacks((3, 8, 36, 3)), False, True, "ResNet152", "resnet152", arguments)
-
-
-def with_arguments_doc(model_functions) -> None:
-    """Adds the family's shared Args section to each public function's docstring, before its example."""
-    for function in model_functions:
-        if function.__doc__:  # None under python -OO
-            function.__doc__ = function.__doc__.replace("\n    Example:", _ARGS_DOC + "\n    Example:", 1)
-
-
-with_arguments_doc((ResNet50, ResNet101, ResNet152))
-
-
-def preprocess_input(x, data_format=None):
-    """ResNet's preprocessing ("caffe" mode): RGB to BGR, then minus the ImageNet channel means, without scaling.
-
-    Args:
-        x: a batch (or one image) of RGB values in [0, 255], as a NumPy array or nested lists.
-        data_format: "channels_last" or "channels_first"; the configured image data format by default.
-
-    Example:
-        >>> preprocess_input(np.zeros((1, 1, 1, 3)))[0, 0, 0]
-        array([-103.939, -116.779, -123.68 ], dtype=float32)
-    """
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="caffe")
-
-
-def decode_predictions(preds, top=5):
-    """The `top` ImageNet classes of each row of `preds` (batch, 1000) as (class id, name, score) lists.
-
-    Example:
-        >>> decode_predictions(model.predict(x), top=3)[0]
-        [('n02504458', 'African_elephant', 0.81), ...]
-    """
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions

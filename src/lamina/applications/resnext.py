@@ -15,8 +15,11 @@ Example:
 
 from __future__ import annotations
 
+from functools import partial
+
 from lamina.applications import imagenet_utils
-from lamina.applications.resnet import batch_norm, build_resnet, model_arguments, with_arguments_doc
+from lamina.applications._build import preprocess_function
+from lamina.applications.resnet import batch_norm, resnet_function, stack_residual_blocks
 
 # keras-applications 1.0.8 published the ResNeXt files with its own release (hashes as in resnet.WEIGHTS_HASHES).
 WEIGHTS_ORIGIN = "https://github.com/keras-team/keras-applications/releases/download/resnet/"
@@ -58,145 +61,54 @@ def residual_block_v3(x, filters: int, stride: int = 1, conv_shortcut: bool = Tr
     return layers.Activation("relu", name=f"{name}_out")(x)
 
 
-def resnext_stacks(blocks: tuple):
-    """The stack function of a ResNeXt with `blocks` blocks in its four stages (ResNeXt50: 3, 4, 6, 3)."""
-
-    def stack_fn(x):
-        for stage, (filters, count) in enumerate(zip((128, 256, 512, 1024), blocks)):
-            name = f"conv{stage + 2}"
-            x = residual_block_v3(x, filters, stride=1 if stage == 0 else 2, name=f"{name}_block1")
-            for index in range(2, count + 1):
-                x = residual_block_v3(x, filters, conv_shortcut=False, name=f"{name}_block{index}")
-        return x
-
-    return stack_fn
-
-
-def _check_builds(name: str, input_tensor):
+def _check_builds(name: str, data_format, shape, input_tensor):
     """Keras's ResNeXt reshapes with the static channels-last size: say so instead of failing deep inside."""
-
-    def check(data_format, shape):
-        if data_format != "channels_last":
-            raise ValueError(
-                f"{name} is built for the channels_last image data format only (its grouped convolutions reshape "
-                f"channels-last tensors, as Keras's did). Received: image_data_format={data_format!r}"
-            )
-        if input_tensor is not None:
-            shape = tuple(input_tensor.shape[1:])
-        if None in tuple(shape)[:2]:
-            raise ValueError(
-                f"{name} needs a static input size (its grouped convolutions reshape to the feature map's height "
-                f"and width, as Keras's did): pass input_shape=(height, width, 3). Received: input_shape={shape}"
-            )
-
-    return check
+    if data_format != "channels_last":
+        raise ValueError(
+            f"{name} is built for the channels_last image data format only (its grouped convolutions reshape "
+            f"channels-last tensors, as Keras's did). Received: image_data_format={data_format!r}"
+        )
+    if input_tensor is not None:
+        shape = tuple(input_tensor.shape[1:])
+    if None in tuple(shape)[:2]:
+        raise ValueError(
+            f"{name} needs a static input size (its grouped convolutions reshape to the feature map's height "
+            f"and width, as Keras's did): pass input_shape=(height, width, 3). Received: input_shape={shape}"
+        )
 
 
-def _build(name, blocks, include_top, weights, input_tensor, input_shape, pooling, classes, activation, model_name):
-    arguments = model_arguments(
-        include_top, weights, input_tensor, input_shape, pooling, classes, activation, model_name
-    )
-    return build_resnet(
-        resnext_stacks(blocks),
-        False,
-        False,
-        name,
-        name.lower(),
-        arguments,
-        origin=WEIGHTS_ORIGIN,
-        top_name="probs",
-        check=_check_builds(name, input_tensor),
-    )
+_KERAS2_NOTE = (
+    "    Keras 2 had no `classifier_activation` or `name` arguments (its classifier was always softmax): they are\n"
+    "    here as in the rest of the ResNet family, with Keras 2's behaviour by default."
+)
 
 
-def ResNeXt50(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="resnext50",
-):
-    """ResNeXt50 (25,097,128 parameters with the top), optionally with Keras 2's ImageNet weights.
-
-    Keras 2 had no `classifier_activation` or `name` arguments (its classifier was always softmax): they are here as
-    in the rest of the ResNet family, with Keras 2's behaviour by default.
-
-    Example:
-        >>> ResNeXt50(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
-        (None, 2048)
-    """
-    return _build(
-        "ResNeXt50",
-        (3, 4, 6, 3),
-        include_top,
-        weights,
-        input_tensor,
-        input_shape,
-        pooling,
-        classes,
-        classifier_activation,
-        name,
-    )
+# What the ResNeXt sizes share (see `resnet.resnet_function`).
+RESNEXT = {
+    "stack": partial(stack_residual_blocks, residual_block_v3),
+    "filters": (128, 256, 512, 1024),
+    "unstrided_stage": 0,
+    "preact": False,
+    "use_bias": False,
+    "origin": WEIGHTS_ORIGIN,
+    "top_name": "probs",
+    "check": _check_builds,
+    "source": "Keras 2's",
+    "note": _KERAS2_NOTE,
+}
+ResNeXt50 = resnet_function("ResNeXt50", 25_097_128, (3, 4, 6, 3), RESNEXT, __name__)
+ResNeXt101 = resnet_function("ResNeXt101", 44_315_560, (3, 4, 23, 3), RESNEXT, __name__)
 
 
-def ResNeXt101(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="resnext101",
-):
-    """ResNeXt101 (44,315,560 parameters with the top), optionally with Keras 2's ImageNet weights.
-
-    Keras 2 had no `classifier_activation` or `name` arguments (its classifier was always softmax): they are here as
-    in the rest of the ResNet family, with Keras 2's behaviour by default.
-
-    Example:
-        >>> ResNeXt101(weights=None).count_params()
-        44315560
-    """
-    return _build(
-        "ResNeXt101",
-        (3, 4, 23, 3),
-        include_top,
-        weights,
-        input_tensor,
-        input_shape,
-        pooling,
-        classes,
-        classifier_activation,
-        name,
-    )
+preprocess_input = preprocess_function(
+    "torch",
+    'ResNeXt\'s preprocessing ("torch" mode): scaled to [0, 1], minus the ImageNet means, over their deviations.',
+    (
+        "preprocess_input(np.full((1, 1, 1, 3), 255.0))[0, 0, 0]",
+        "array([2.2489083, 2.4285715, 2.64     ], dtype=float32)",
+    ),
+    __name__,
+)
 
 
-with_arguments_doc((ResNeXt50, ResNeXt101))
-
-
-def preprocess_input(x, data_format=None):
-    """ResNeXt's preprocessing ("torch" mode): scaled to [0, 1], minus the ImageNet means, over their deviations.
-
-    Args:
-        x: a batch (or one image) of RGB values in [0, 255], as a NumPy array or nested lists.
-        data_format: "channels_last" or "channels_first"; the configured image data format by default.
-
-    Example:
-        >>> preprocess_input(np.full((1, 1, 1, 3), 255.0))[0, 0, 0]
-        array([2.2489083, 2.4285715, 2.64     ], dtype=float32)
-    """
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="torch")
-
-
-def decode_predictions(preds, top=5):
-    """The `top` ImageNet classes of each row of `preds` (batch, 1000) as (class id, name, score) lists.
-
-    Example:
-        >>> decode_predictions(model.predict(x), top=3)[0]
-        [('n02504458', 'African_elephant', 0.81), ...]
-    """
-    return imagenet_utils.decode_predictions(preds, top=top)
+decode_predictions = imagenet_utils.decode_predictions

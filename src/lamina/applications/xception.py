@@ -11,11 +11,17 @@ Example:
 
 from __future__ import annotations
 
-from lamina.applications import imagenet_utils
+from functools import partial
 
-WEIGHTS_ORIGIN = "https://storage.googleapis.com/tensorflow/keras-applications/xception/"
-WEIGHTS_FILE, WEIGHTS_HASH = "xception_weights_tf_dim_ordering_tf_kernels.h5", "0a58e3b7378bc2990ea3b43d5981f1f6"
-NO_TOP_FILE, NO_TOP_HASH = "xception_weights_tf_dim_ordering_tf_kernels_notop.h5", "b0042744bf5b25fce3cb969f33bebb97"
+from lamina.applications import imagenet_utils
+from lamina.applications._build import KERAS_ORIGIN, build_application, keras_files, model_doc
+from lamina.applications.inception_v3 import TF_MODE_NOTE
+from lamina.applications.inception_v3 import preprocess_input as preprocess_input
+
+# Keras's ImageNet weight files: (URL folder, (with the top, md5), (without, md5)).
+FILES = keras_files(
+    KERAS_ORIGIN + "xception/", "xception", "0a58e3b7378bc2990ea3b43d5981f1f6", "b0042744bf5b25fce3cb969f33bebb97"
+)
 
 
 def _sepconv_bn(x, filters, name, axis):
@@ -55,10 +61,11 @@ def _middle_block(x, block, axis):
     return layers.Add()([x, residual])
 
 
-def _features(x, axis):
+def _features(x):
     """Xception's convolutional part: 299x299x3 to 10x10x2048."""
-    from lamina import layers
+    from lamina import config, layers
 
+    axis = 1 if config.image_data_format() == "channels_first" else -1  # Keras's -1 (saved in the configs)
     x = layers.Conv2D(32, (3, 3), strides=(2, 2), use_bias=False, name="block1_conv1")(x)
     x = layers.BatchNormalization(axis=axis, name="block1_conv1_bn")(x)
     x = layers.Activation("relu", name="block1_conv1_act")(x)
@@ -77,58 +84,12 @@ def _features(x, axis):
     return x
 
 
-def Xception(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="xception",
-):
-    """The Xception model, optionally with Keras's ImageNet weights (22,910,480 parameters with the top).
-
-    Its inputs are RGB images scaled to [-1, 1] (`preprocess_input`). Both data formats work, as in Keras 3.
-
-    Args:
-        include_top: whether to end with global average pooling and the 1000-way dense layer (then the input
-            must be 299x299).
-        weights: None, "imagenet" (Keras's published file, fetched into ~/.keras/models/) or a weights file.
-        input_tensor: a symbolic tensor to build the model on.
-        input_shape: (height, width, 3) (channels first: (3, height, width)) without the top, each side at
-            least 71.
-        pooling: without the top, None (4-D output), "avg" or "max" (global pooling to 2-D).
-        classes: the number of classes with the top and no pretrained weights.
-        classifier_activation: the last layer's activation (None or "softmax" with pretrained weights).
-        name: the model's name.
-
-    Example:
-        >>> Xception(include_top=False, weights=None, input_shape=(71, 71, 3), pooling="max").output_shape
-        (None, 2048)
-    """
-    from lamina import config
-    from lamina.applications.inception_v3 import top_or_pooling
-
-    imagenet_utils.check_arguments("Xception", weights, include_top, classes, classifier_activation)
-    data_format = config.image_data_format()
-    shape = imagenet_utils.obtain_input_shape(input_shape, 299, 71, data_format, include_top, weights)
-    top, no_top = (WEIGHTS_FILE, WEIGHTS_HASH), (NO_TOP_FILE, NO_TOP_HASH)
-    path = imagenet_utils.weights_path(weights, "Xception", WEIGHTS_ORIGIN, top, no_top, include_top)
-    x, inputs = imagenet_utils.model_input(input_tensor, shape)
-    x = _features(x, 1 if data_format == "channels_first" else -1)
-    x = top_or_pooling(x, include_top, pooling, classes, classifier_activation)
-    return imagenet_utils.finish(inputs, x, name, path)
-
-
-def preprocess_input(x, data_format=None):
-    """Scales RGB values in [0, 255] to [-1, 1], as Keras's Xception expects ("tf" mode).
-
-    Example:
-        >>> preprocess_input(np.array([[[[0.0, 127.5, 255.0]]]]))
-        array([[[[-1.,  0.,  1.]]]], dtype=float32)
-    """
-    return imagenet_utils.preprocess_input(x, data_format=data_format, mode="tf")
-
+Xception = imagenet_utils.model_function(
+    "Xception",
+    partial(build_application, "Xception", _features, (299, 71), FILES),
+    model_doc("Xception", 22_910_480, (299, 71), 2048, TF_MODE_NOTE + " Both data formats work, as in Keras 3."),
+    (*imagenet_utils.SHARED_ARGUMENTS, ("name", "xception")),
+    __name__,
+)
 
 decode_predictions = imagenet_utils.decode_predictions
