@@ -13,8 +13,8 @@ __all__ = [
     "average_pool", "binary_crossentropy", "categorical_crossentropy", "conv", "conv_transpose", "ctc_loss", "dense",
     "depthwise_conv", "elu", "gelu",
     "hard_sigmoid", "leaky_relu", "log_sigmoid", "log_softmax", "logsumexp", "max_pool", "moments",
-    "one_hot", "relu", "relu6", "resize_images", "selu", "separable_conv", "sigmoid", "silu", "softmax",
-    "softplus", "softsign",
+    "one_hot", "relu", "relu6", "resize_images", "scale_and_shift", "selu", "separable_conv", "sigmoid", "silu",
+    "softmax", "softplus", "softsign",
     "sparse_categorical_crossentropy",
 ]  # fmt: skip
 
@@ -27,6 +27,17 @@ def dense(x, kernel, bias=None):
     """`x @ kernel + bias` (XLA fuses the two)."""
     out = jnp.matmul(_v(x), _v(kernel))
     return out if bias is None else out + _v(bias)
+
+
+def scale_and_shift(x, scale, offset):
+    """`x * scale + offset` (broadcast); XLA fuses it into one pass (BatchNormalization at inference).
+
+    Example:
+        >>> scale_and_shift(jnp.ones((2, 3)), jnp.full((3,), 2.0), jnp.ones(3))
+        Array([[3., 3., 3.],
+               [3., 3., 3.]], dtype=float32)
+    """
+    return _v(x) * _v(scale) + _v(offset)
 
 
 def relu(x):
@@ -115,8 +126,8 @@ def _tuple(value, rank: int) -> tuple:
     return (value,) * rank if isinstance(value, int) else tuple(value)
 
 
-def conv(x, kernel, strides=1, padding="valid", data_format="channels_last", dilation_rate=1, groups=1):
-    """N-D convolution with a Keras kernel `(spatial..., in/groups, out)`.
+def conv(x, kernel, strides=1, padding="valid", data_format="channels_last", dilation_rate=1, groups=1, bias=None):
+    """N-D convolution with a Keras kernel `(spatial..., in/groups, out)`, plus `bias` (out,) when given.
 
     Example:
         >>> conv(jnp.ones((1, 5, 5, 3)), jnp.ones((3, 3, 3, 2)), padding="same").shape
@@ -124,7 +135,7 @@ def conv(x, kernel, strides=1, padding="valid", data_format="channels_last", dil
     """
     x, kernel = _v(x), _v(kernel)
     rank = x.ndim - 2
-    return jax.lax.conv_general_dilated(
+    out = jax.lax.conv_general_dilated(
         x,
         kernel,
         window_strides=_tuple(strides, rank),
@@ -133,6 +144,10 @@ def conv(x, kernel, strides=1, padding="valid", data_format="channels_last", dil
         dimension_numbers=_layout(rank, data_format),
         feature_group_count=groups,
     )
+    if bias is None:
+        return out
+    bias = _v(bias)
+    return out + (bias if data_format == "channels_last" else bias.reshape((1, -1) + (1,) * rank))
 
 
 def depthwise_conv(x, kernel, strides=1, padding="valid", data_format="channels_last", dilation_rate=1):

@@ -14,8 +14,8 @@ __all__ = [
     "average_pool", "binary_crossentropy", "categorical_crossentropy", "conv", "conv_transpose", "ctc_loss", "dense",
     "depthwise_conv", "elu", "gelu",
     "hard_sigmoid", "leaky_relu", "log_sigmoid", "log_softmax", "logsumexp", "max_pool", "moments",
-    "one_hot", "relu", "relu6", "resize_images", "selu", "separable_conv", "sigmoid", "silu", "softmax",
-    "softplus", "softsign",
+    "one_hot", "relu", "relu6", "resize_images", "scale_and_shift", "selu", "separable_conv", "sigmoid", "silu",
+    "softmax", "softplus", "softsign",
     "sparse_categorical_crossentropy",
 ]  # fmt: skip
 
@@ -28,6 +28,17 @@ def dense(x, kernel, bias=None):
         return F.linear(x, kernel.t(), bias)
     out = matmul(x, kernel)
     return out if bias is None else add(out, bias)
+
+
+def scale_and_shift(x, scale, offset):
+    """`x * scale + offset` (broadcast), in one pass over `x` (BatchNormalization at inference).
+
+    Example:
+        >>> scale_and_shift(torch.ones(2, 3), torch.full((3,), 2.0), torch.ones(3))
+        tensor([[3., 3., 3.],
+                [3., 3., 3.]])
+    """
+    return torch.addcmul(_t(offset), _t(x), _t(scale))
 
 
 def relu(x):
@@ -151,8 +162,10 @@ _MAX_POOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 _AVG_POOL = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
 
 
-def conv(x, kernel, strides=1, padding="valid", data_format="channels_last", dilation_rate=1, groups=1):
+def conv(x, kernel, strides=1, padding="valid", data_format="channels_last", dilation_rate=1, groups=1, bias=None):
     """N-D convolution with a Keras kernel `(spatial..., in/groups, out)`, on torch's own kernels.
+
+    A `bias` (out,) is added inside the convolution kernel: one pass over the output instead of two.
 
     Example:
         >>> conv(torch.ones(1, 5, 5, 3), torch.ones(3, 3, 3, 2), padding="same").shape
@@ -170,7 +183,11 @@ def conv(x, kernel, strides=1, padding="valid", data_format="channels_last", dil
             pad_arg = tuple(before for before, _ in pads)
         else:
             x = _pad_spatial(x, pads)
-    out = _CONV[rank](x, weight, stride=strides, padding=pad_arg, dilation=dilation, groups=groups)
+    bias = None if bias is None else _t(bias)
+    fused = bias if bias is None or bias.dtype == x.dtype else None  # torch's kernel wants one dtype
+    out = _CONV[rank](x, weight, fused, stride=strides, padding=pad_arg, dilation=dilation, groups=groups)
+    if bias is not None and fused is None:
+        out = add(out, bias.reshape((1, -1) + (1,) * rank))
     return _from_channels_first(out, data_format)
 
 

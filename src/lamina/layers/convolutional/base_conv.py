@@ -174,8 +174,9 @@ class BaseConv(Layer):
             data_format=self.data_format,
             dilation_rate=self.dilation_rate,
             groups=self.groups,
+            bias=self.bias,  # inside the convolution: one pass over the output on torch
         )
-        return self.activation(add_bias(outputs, self.bias, self.data_format))
+        return self.activation(outputs)
 
     def get_config(self) -> dict:
         return {

@@ -265,7 +265,7 @@ class BatchNormalization(Layer):
         offset = -mean * inv
         if shift is not None:
             offset = offset + shift
-        return inputs * ops.reshape(inv, self._broadcast) + ops.reshape(offset, self._broadcast)
+        return ops.scale_and_shift(inputs, ops.reshape(inv, self._broadcast), ops.reshape(offset, self._broadcast))
 
     def get_config(self) -> dict:
         config = {
