@@ -11,7 +11,7 @@ from lamina.backend.common import Variable
 
 __all__ = [
     "average_pool", "binary_crossentropy", "categorical_crossentropy", "conv", "conv_transpose", "ctc_loss", "dense",
-    "depthwise_conv", "elu", "gelu",
+    "batch_norm_training", "depthwise_conv", "elu", "gelu",
     "hard_sigmoid", "leaky_relu", "log_sigmoid", "log_softmax", "logsumexp", "max_pool", "moments",
     "one_hot", "relu", "relu6", "resize_images", "scale_and_shift", "selu", "separable_conv", "sigmoid", "silu",
     "softmax", "softplus", "softsign",
@@ -27,6 +27,27 @@ def dense(x, kernel, bias=None):
     """`x @ kernel + bias` (XLA fuses the two)."""
     out = jnp.matmul(_v(x), _v(kernel))
     return out if bias is None else out + _v(bias)
+
+
+def batch_norm_training(x, gamma, beta, axis: int, epsilon: float):
+    """BatchNormalization in training: (normalized x, batch mean, biased batch variance), the statistics shaped
+    like the channel axis `axis`; gamma and beta may be None. XLA fuses the passes.
+
+    Example:
+        >>> y, mean, variance = batch_norm_training(jnp.ones((8, 3)), None, None, -1, 1e-3)
+    """
+    x = _v(x)
+    axis = axis % x.ndim
+    mean, variance = moments(x, tuple(i for i in range(x.ndim) if i != axis))
+    inv = 1.0 / jnp.sqrt(variance + epsilon)  # as ops.rsqrt: the numbers of the unfused layer
+    if gamma is not None:
+        inv = inv * _v(gamma)
+    offset = -mean * inv
+    if beta is not None:
+        offset = offset + _v(beta)
+    shape = [1] * x.ndim
+    shape[axis] = x.shape[axis]
+    return x * inv.reshape(shape) + offset.reshape(shape), mean, variance
 
 
 def scale_and_shift(x, scale, offset):

@@ -12,7 +12,7 @@ from lamina.backend.torch.numpy import _t, add, matmul
 
 __all__ = [
     "average_pool", "binary_crossentropy", "categorical_crossentropy", "conv", "conv_transpose", "ctc_loss", "dense",
-    "depthwise_conv", "elu", "gelu",
+    "batch_norm_training", "depthwise_conv", "elu", "gelu",
     "hard_sigmoid", "leaky_relu", "log_sigmoid", "log_softmax", "logsumexp", "max_pool", "moments",
     "one_hot", "relu", "relu6", "resize_images", "scale_and_shift", "selu", "separable_conv", "sigmoid", "silu",
     "softmax", "softplus", "softsign",
@@ -28,6 +28,39 @@ def dense(x, kernel, bias=None):
         return F.linear(x, kernel.t(), bias)
     out = matmul(x, kernel)
     return out if bias is None else add(out, bias)
+
+
+def batch_norm_training(x, gamma, beta, axis: int, epsilon: float):
+    """BatchNormalization in training: (normalized x, batch mean, biased batch variance), the statistics shaped
+    like the channel axis `axis`; gamma and beta may be None.
+
+    One fused torch kernel (forward and backward) reads the batch statistics when it can: more than one value per
+    channel, one floating dtype. Its running variance is unbiased (Bessel's correction); Keras's is the biased one,
+    so it is rescaled by (n - 1) / n.
+
+    Example:
+        >>> y, mean, variance = batch_norm_training(torch.randn(8, 3), None, None, -1, 1e-3)
+    """
+    x = _t(x)
+    gamma, beta = (None if v is None else _t(v) for v in (gamma, beta))
+    axis = axis % x.ndim
+    channels = x.shape[axis]
+    count = x.numel() // max(channels, 1)
+    same_dtype = all(v is None or v.dtype == x.dtype for v in (gamma, beta))
+    if count > 1 and x.is_floating_point() and same_dtype and x.device.type != "meta":
+        moved = torch.movedim(x, axis, 1)
+        mean = torch.zeros(channels, dtype=x.dtype, device=x.device)
+        variance = torch.ones(channels, dtype=x.dtype, device=x.device)
+        y = F.batch_norm(moved, mean, variance, gamma, beta, training=True, momentum=1.0, eps=epsilon)
+        return torch.movedim(y, 1, axis), mean, variance * ((count - 1) / count)
+    axes = tuple(i for i in range(x.ndim) if i != axis)
+    mean, variance = moments(x, axes)
+    inv = torch.rsqrt(variance + epsilon)
+    inv = inv if gamma is None else inv * gamma
+    offset = -mean * inv if beta is None else beta - mean * inv
+    shape = [1] * x.ndim
+    shape[axis] = channels
+    return torch.addcmul(offset.reshape(shape), x, inv.reshape(shape)), mean, variance
 
 
 def scale_and_shift(x, scale, offset):

@@ -242,6 +242,14 @@ class BatchNormalization(Layer):
 
     def call(self, inputs, training=None, mask=None):
         r = d = None
+        one_axis = isinstance(self.axis, int)
+        if training and self.trainable and one_axis and mask is None and not (self.renorm or self.synchronized):
+            # The common case as one engine op (torch: its fused kernel), with Keras's biased batch variance.
+            outputs, mean, variance = ops.batch_norm_training(inputs, self.gamma, self.beta, self.axis, self.epsilon)
+            m = self.momentum
+            self.moving_mean.assign(self.moving_mean * m + ops.stop_gradient(mean) * (1.0 - m))
+            self.moving_variance.assign(self.moving_variance * m + ops.stop_gradient(variance) * (1.0 - m))
+            return outputs
         if training and self.trainable:
             mean, variance = self._moments(inputs, mask)
             if self.renorm:
