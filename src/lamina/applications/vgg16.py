@@ -7,6 +7,8 @@ Example:
 
 from __future__ import annotations
 
+import sys
+
 from lamina.applications import imagenet_utils
 
 WEIGHTS_ORIGIN = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
@@ -15,7 +17,7 @@ NO_TOP_FILE, NO_TOP_HASH = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", 
 
 
 def build_vgg(
-    name,
+    public_name,
     convs_per_block,
     module,
     include_top,
@@ -25,16 +27,17 @@ def build_vgg(
     pooling,
     classes,
     classifier_activation,
+    name,
 ):
     """A VGG network with `convs_per_block` 3x3 convolutions in each of its five blocks (VGG16: 2, 2, 3, 3, 3)."""
     from lamina import config, layers
 
-    imagenet_utils.check_arguments(name, weights, include_top, classes, classifier_activation)
+    imagenet_utils.check_arguments(public_name, weights, include_top, classes, classifier_activation)
     data_format = config.image_data_format()
     shape = imagenet_utils.obtain_input_shape(input_shape, 224, 32, data_format, include_top, weights)
     path = imagenet_utils.weights_path(
         weights,
-        name,
+        public_name,
         module.WEIGHTS_ORIGIN,
         (module.WEIGHTS_FILE, module.WEIGHTS_HASH),
         (module.NO_TOP_FILE, module.NO_TOP_HASH),
@@ -54,19 +57,10 @@ def build_vgg(
         x = layers.GlobalAveragePooling2D()(x)
     elif pooling == "max":
         x = layers.GlobalMaxPooling2D()(x)
-    return imagenet_utils.finish(inputs, x, name.lower(), path)
+    return imagenet_utils.finish(inputs, x, name, path)
 
 
-def VGG16(  # noqa: N802 - Keras's name
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-):
-    """The VGG16 model, optionally with Keras's ImageNet weights (138,357,544 parameters with the top).
+VGG_DOC = """The {model} model, optionally with Keras's ImageNet weights ({count:,} parameters with the top).
 
     Args:
         include_top: whether to end with the three dense layers (then the input must be 224x224).
@@ -76,25 +70,26 @@ def VGG16(  # noqa: N802 - Keras's name
         pooling: without the top, None (4-D output), "avg" or "max" (global pooling to 2-D).
         classes: the number of classes with the top and no pretrained weights.
         classifier_activation: the last layer's activation (None or "softmax" with pretrained weights).
+        name: the model's name.
 
     Example:
-        >>> VGG16(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
+        >>> {model}(include_top=False, weights=None, input_shape=(64, 64, 3), pooling="avg").output_shape
         (None, 512)
     """
-    import sys
 
-    return build_vgg(
-        "VGG16",
-        (2, 2, 3, 3, 3),
-        sys.modules[__name__],
-        include_top,
-        weights,
-        input_tensor,
-        input_shape,
-        pooling,
-        classes,
-        classifier_activation,
-    )
+
+def vgg_function(model: str, count: int, convs_per_block: tuple, module_name: str):
+    """The public `model` function of module `module_name` (whose weight constants it reads at each call)."""
+
+    def build(**arguments):
+        return build_vgg(model, convs_per_block, sys.modules[module_name], **arguments)
+
+    arguments = (*imagenet_utils.SHARED_ARGUMENTS, ("name", model.lower()))
+    doc = VGG_DOC.format(model=model, count=count)
+    return imagenet_utils.model_function(model, build, doc, arguments, module_name)
+
+
+VGG16 = vgg_function("VGG16", 138_357_544, (2, 2, 3, 3, 3), __name__)
 
 
 preprocess_input = imagenet_utils.preprocess_input  # caffe mode, as Keras's VGG

@@ -31,6 +31,7 @@ from lamina.trainers.data.stream_loops import (
     train_stream_epoch,
 )
 from lamina.trainers.fused_steps import FusedSteps
+from lamina.trainers.predict_runner import predict_only_runner
 from lamina.utils import nest
 
 
@@ -487,7 +488,7 @@ class Trainer(GeneratorMethods):
                 data = sample = self._data(x, batch_size=batch_size)
             if not self.built:
                 self(sample.take(np.arange(min(sample.n, 2)))[0])
-            runner = self._runner or self._predict_only_runner()
+            runner = self._runner or predict_only_runner(self)
             total = data.steps if data is not sample else epoch_order(data.n, batch_size, steps, False, None)[1]
             user_callbacks = list(callbacks or [])
             params = {"verbose": verbose, "epochs": 1, "steps": total}
@@ -500,16 +501,6 @@ class Trainer(GeneratorMethods):
             if data is not None and not isinstance(data, ArrayData):
                 data.close()
         return merged[0] if len(merged) == 1 else merged
-
-    def _predict_only_runner(self):
-        """The runner `predict` uses before `compile`: kept while the layers and variables stay the same, so a
-        loop of `predict` calls compiles once (a new runner is a new jitted function: a full recompile)."""
-        key = (tuple(id(layer) for layer in getattr(self, "layers", ())), tuple(id(v) for v in self.variables))
-        cached = getattr(self, "_predict_runner", None)
-        if cached is None or cached[0] != key:
-            cached = (key, engine.trainer.StepRunner(self, predict_only=True))
-            self._predict_runner = cached
-        return cached[1]
 
     def _predict_arrays(self, data, runner, batch_size, steps, callback_list) -> list:
         order, steps = epoch_order(data.n, batch_size, steps, False, None)

@@ -1,0 +1,21 @@
+"""The step runner `predict` uses on a model that was never compiled, kept between calls.
+
+A new runner is a new jitted function, so building one per `predict` call recompiled the whole model every time.
+
+Example:
+    >>> runner = predict_only_runner(model)  # the same object on the next call, until a layer or variable changes
+"""
+
+from __future__ import annotations
+
+from lamina.backend import engine
+
+
+def predict_only_runner(model):
+    """`model`'s predict-only runner, rebuilt only when its layers or variables are no longer the same objects."""
+    key = (tuple(id(layer) for layer in getattr(model, "layers", ())), tuple(id(v) for v in model.variables))
+    cached = getattr(model, "_predict_runner", None)
+    if cached is None or cached[0] != key:
+        cached = (key, engine.trainer.StepRunner(model, predict_only=True))
+        model._predict_runner = cached
+    return cached[1]
