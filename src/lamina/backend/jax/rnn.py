@@ -116,11 +116,19 @@ def _no_fused_kernel(name):
 
 
 def _lstm_gates(z, units):
-    i = jax.nn.sigmoid(z[:, :units])
-    f = jax.nn.sigmoid(z[:, units : 2 * units])
-    g = jnp.tanh(z[:, 2 * units : 3 * units])
-    o = jax.nn.sigmoid(z[:, 3 * units :])
+    i = jax.nn.sigmoid(z[..., :units])
+    f = jax.nn.sigmoid(z[..., units : 2 * units])
+    g = jnp.tanh(z[..., 2 * units : 3 * units])
+    o = jax.nn.sigmoid(z[..., 3 * units :])
     return i, f, g, o
+
+
+def _lstm_cell(z, c, units):
+    """One LSTM (or ConvLSTM) step from its pre-activations `z`: the new (h, c) and (h, c, gate activations)."""
+    i, f, g, o = _lstm_gates(z, units)
+    c = f * c + i * g
+    h = o * jnp.tanh(c)
+    return (h, c), (h, c, jnp.concatenate([i, f, g, o], axis=-1))
 
 
 def _lstm_forward(projected, h0, c0, recurrent_kernel):
@@ -129,10 +137,7 @@ def _lstm_forward(projected, h0, c0, recurrent_kernel):
 
     def step(carry, z_input):
         h, c = carry
-        i, f, g, o = _lstm_gates(z_input + h @ recurrent_kernel, units)
-        c = f * c + i * g
-        h = o * jnp.tanh(c)
-        return (h, c), (h, c, jnp.concatenate([i, f, g, o], axis=-1))
+        return _lstm_cell(z_input + h @ recurrent_kernel, c, units)
 
     _, (hs, cs, gates) = jax.lax.scan(step, (h0, c0), projected)
     return hs, cs, gates
@@ -274,14 +279,7 @@ def _conv_lstm_forward(projected, h0, c0, recurrent_kernel):
 
     def step(carry, z_input):
         h, c = carry
-        z = z_input + conv(h, recurrent_kernel, padding="same")
-        i = jax.nn.sigmoid(z[..., :filters])
-        f = jax.nn.sigmoid(z[..., filters : 2 * filters])
-        g = jnp.tanh(z[..., 2 * filters : 3 * filters])
-        o = jax.nn.sigmoid(z[..., 3 * filters :])
-        c = f * c + i * g
-        h = o * jnp.tanh(c)
-        return (h, c), (h, c, jnp.concatenate([i, f, g, o], axis=-1))
+        return _lstm_cell(z_input + conv(h, recurrent_kernel, padding="same"), c, filters)
 
     _, (hs, cs, gates) = jax.lax.scan(step, (h0, c0), projected)
     return hs, cs, gates
