@@ -13,7 +13,13 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 # passes cost more than they save: without them the JAX suite needs about a third less CPU time (and the
 # interpreters the tests start inherit the setting). Results stay within every test's tolerance; speed is
 # measured in benchmarks/, which keep XLA's defaults. A user's own XLA_FLAGS win.
-os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
+# Eight host devices stand in for eight GPUs in the data-parallel tests (tests/distribution); a model that uses
+# none of them runs on the first, as before.
+os.environ.setdefault(
+    "XLA_FLAGS",
+    "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true "
+    "--xla_force_host_platform_device_count=8",
+)
 
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402

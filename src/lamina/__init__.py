@@ -16,6 +16,7 @@ from lamina import compat as compat
 from lamina import config as config
 from lamina import constraints as constraints
 from lamina import datasets as datasets
+from lamina import distribution as distribution
 from lamina import dtype_policies as dtype_policies
 from lamina import initializers as initializers
 from lamina import layers as layers

@@ -124,7 +124,7 @@ def write_keras_h5(record: dict, values: list, path, order=None) -> None:
         file.attrs["keras_version"] = b"2.4.0"
         for i in order:
             name, _, weights = rows[i]
-            group = file.create_group(name)
+            group = file.require_group(name)  # Keras 2's `Conv/BatchNorm` may come before (and create) `Conv`
             names = [f"{name}/{weight}:0" for weight, _ in weights]
             group.attrs["weight_names"] = np.array([n.encode() for n in names])
             for weight_name, array in zip(names, arrays[i]):

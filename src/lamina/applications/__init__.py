@@ -58,9 +58,10 @@ from lamina.applications.mobilenet_v3 import MobileNetV3Large as MobileNetV3Larg
 from lamina.applications.mobilenet_v3 import MobileNetV3Small as MobileNetV3Small
 from lamina.applications.nasnet import NASNetLarge as NASNetLarge
 from lamina.applications.nasnet import NASNetMobile as NASNetMobile
-from lamina.applications.resnet import ResNet50 as ResNet50
 from lamina.applications.resnet import ResNet101 as ResNet101
 from lamina.applications.resnet import ResNet152 as ResNet152
+from lamina.applications.resnet50 import ResNet50 as ResNet50  # resnet.ResNet50, or the legacy graph for its files
+from lamina.applications.resnet50 import ResNet50Legacy as ResNet50Legacy
 from lamina.applications.resnet_v2 import ResNet50V2 as ResNet50V2
 from lamina.applications.resnet_v2 import ResNet101V2 as ResNet101V2
 from lamina.applications.resnet_v2 import ResNet152V2 as ResNet152V2

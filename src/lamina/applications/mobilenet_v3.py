@@ -6,6 +6,11 @@ so `preprocess_input` here returns its input unchanged, as in Keras. `minimalist
 blocks, the hard-swish activations and the 5x5 kernels. Keras publishes ImageNet weights for alpha 0.75 and 1.0
 (1.0 only when minimalistic), for 224x224 inputs.
 
+Layer names are Keras 3's (`conv_bn`, `expanded_conv_1_expand`, `logits`). tf.keras (Keras 2) named the same layers
+`Conv/BatchNorm`, `expanded_conv_1/expand`, `Logits` (`keras2_layer_name`); each model carries the table of those
+names for its layers with weights (`model._keras2_layer_names`, not saved in its config), so a weights file a
+tf.keras user saved loads with `load_weights(path, by_name=True)` as well as by order.
+
 Example:
     >>> model = MobileNetV3Small(weights="imagenet")
     >>> decode_predictions(model.predict(images))  # RGB values in [0, 255]
@@ -13,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 import warnings
 from functools import partial
 
@@ -178,6 +184,53 @@ def _top(x, include_top, pooling, last_point_ch, activation, dropout_rate, class
     return global_pool(x, pooling, ("avg_pool", "max_pool"))
 
 
+def keras2_layer_name(name: str) -> str:
+    """tf-keras's (Keras 2's) name of the MobileNetV3 layer lamina and Keras 3 name `name`.
+
+    Keras 2 joined a block's prefix and the layer's part with a slash, called batch normalizations
+    `<conv>/BatchNorm` and paddings `<conv>/pad`, capitalized the words of the stem, head and squeeze-and-excite
+    layers (`Conv_1`, `Logits`, `squeeze_excite/AvgPool`, `Add`) and kept the block's own convolutions lower case
+    (`expand`, `depthwise`, `project`).
+
+    Example:
+        >>> keras2_layer_name("expanded_conv_3_squeeze_excite_conv_1")
+        'expanded_conv_3/squeeze_excite/Conv_1'
+        >>> keras2_layer_name("conv_1_bn")
+        'Conv_1/BatchNorm'
+    """
+    block = re.fullmatch(r"(expanded_conv(?:_\d+)?)_(.+)", name)
+    if block is None:
+        return _keras2_part(name)
+    prefix, part = block.groups()
+    if part.startswith("squeeze_excite_"):
+        return f"{prefix}/squeeze_excite/{_capitalized(part[len('squeeze_excite_') :])}"
+    return f"{prefix}/{_keras2_part(part)}"
+
+
+def _keras2_part(part: str) -> str:
+    for suffix, keras2 in (("_bn", "/BatchNorm"), ("_pad", "/pad")):
+        if part.endswith(suffix):
+            return _keras2_part(part[: -len(suffix)]) + keras2
+    return part if part in ("expand", "depthwise", "project") else _capitalized(part)
+
+
+def _capitalized(part: str) -> str:
+    """`avg_pool` -> `AvgPool`, `conv_1` -> `Conv_1`: words capitalized and joined, numbers kept after `_`."""
+    words = part.split("_")
+    return words[0].capitalize() + "".join(w.capitalize() if not w.isdigit() else f"_{w}" for w in words[1:])
+
+
+def _finish(inputs, outputs, name: str, path):
+    """The Functional model, carrying Keras 2's names of its layers with weights (so files tf.keras wrote load by
+    name too: `hdf5.load_weights_from_group`), with the weights at `path` loaded if given."""
+    model = imagenet_utils.finish(inputs, outputs, name, None)
+    # Not part of the config: a model re-created from a saved file has no table (see keras2_aliases).
+    model._keras2_layer_names = {keras2_layer_name(lay.name): lay.name for lay in model.layers if lay.weights}
+    if path is not None:
+        model.load_weights(path)
+    return model
+
+
 def _mobilenet_v3(blocks, last_point_ch, model_type, **args):
     """The MobileNetV3 network with inverted residual `blocks`; `args` are the public function's arguments."""
     from lamina import config, layers
@@ -226,7 +279,7 @@ def _mobilenet_v3(blocks, last_point_ch, model_type, **args):
         args["classes"],
         args["classifier_activation"],
     )
-    return imagenet_utils.finish(inputs, x, args["name"], path)
+    return _finish(inputs, x, args["name"], path)
 
 
 _VARIANT_DOC = (

@@ -275,7 +275,9 @@ def load_weights_from_group(
     """Sets the model's weights from a `model_weights`-style group, by layer order or by layer name.
 
     With `prefer_names` (what `load_model` uses), layers are matched by name whenever the file and the
-    model name the same layers, and by order otherwise.
+    model name the same layers, and by order otherwise. By name, a file layer no model layer is named after
+    may match through the model's table of Keras 2 names (`legacy_weights.keras2_aliases`); when no layer
+    with weights matches at all, a warning names the file and some of its layers (Keras 2 loaded nothing silently).
     """
     file_layers = _file_layers(group, filename)
     origin = legacy_weights.file_origin(group)
@@ -285,10 +287,15 @@ def load_weights_from_group(
 
     if by_name or (prefer_names and _same_layer_names(file_layers, model)):
         by_layer = dict(file_layers)
+        aliases = legacy_weights.keras2_aliases(model, by_layer)  # Keras 2's names for the model's layers
+        matched = 0
         for layer in model.layers:
-            if layer.name in by_layer and (layer.weights or by_layer[layer.name]):
-                arrays = by_layer[layer.name]
-                _set_layer(layer, arrays, layer.name, filename, skip_mismatch, names_of(layer.name), origin)
+            name = layer.name if layer.name in by_layer else aliases.get(layer.name)
+            if name is not None and (layer.weights or by_layer[name]):
+                matched += 1
+                _set_layer(layer, by_layer[name], name, filename, skip_mismatch, names_of(name), origin)
+        if not matched:
+            legacy_weights.warn_nothing_matched(filename, model, file_layers)
         return
     if skip_mismatch:
         raise ValueError("load_weights(skip_mismatch=True) needs by_name=True, as in Keras.")

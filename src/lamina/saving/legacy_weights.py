@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 
@@ -269,3 +270,45 @@ def order_by_names(layer, weight_names: list, arrays: list) -> list:
         return list(arrays)
     by_key = dict(zip(file_keys, arrays))
     return [by_key[key] for key in keys]
+
+
+def keras2_aliases(model, file_layer_names) -> dict:
+    """{model layer name: file layer name} for the file's layers named as Keras 2 named the model's layers.
+
+    An application whose layer names differ from Keras 2's (MobileNetV3: Keras 2's `Conv/BatchNorm` is lamina's
+    `conv_bn`) sets `model._keras2_layer_names`, {Keras 2 name: lamina layer name}, for its layers with weights.
+    Loading by name consults it only for file layers that no model layer is named after, so a file written by
+    lamina or Keras 3 loads as before. The table is not part of the model's config: a model re-created from a
+    saved file has lamina's names in that file and no table, and loads Keras 2 files by order (or rebuild it
+    with the application function to load them by name).
+
+    Example:
+        >>> keras2_aliases(MobileNetV3Small(weights=None), ["Conv/BatchNorm", "conv"])
+        {'conv_bn': 'Conv/BatchNorm'}
+    """
+    table = getattr(model, "_keras2_layer_names", None) or {}
+    own = {layer.name for layer in model.layers}
+    present = set(file_layer_names)
+    return {lamina: keras2 for keras2, lamina in table.items() if keras2 in present and keras2 not in own}
+
+
+def warn_nothing_matched(filename: str, model, file_layers: list) -> None:
+    """Warns that `load_weights(by_name=True)` matched none of the file's layers with weights to the model's.
+
+    Keras 2 skipped unmatched names silently, which leaves a model with its initial weights and no sign of it;
+    a file none of whose names match is almost always a file written with other layer names.
+    """
+    stored = [name for name, arrays in file_layers if len(arrays)]
+    layers = [layer.name for layer in model.layers if layer.weights]
+    if not stored or not layers:
+        return
+
+    def some(names: list) -> str:
+        return ", ".join(repr(name) for name in names[:3]) + (", ..." if len(names) > 3 else "")
+
+    warnings.warn(
+        f"{filename}: load_weights(by_name=True) loaded no weights: none of the file's {len(stored)} layers with "
+        f"weights ({some(stored)}) is named as a layer of model {model.name!r} (its layers with weights: "
+        f"{some(layers)}).",
+        stacklevel=5,
+    )

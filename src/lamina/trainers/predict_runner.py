@@ -9,13 +9,16 @@ Example:
 from __future__ import annotations
 
 from lamina.backend import engine
+from lamina.distribution import placement_for
 
 
 def predict_only_runner(model):
     """`model`'s predict-only runner, rebuilt only when its layers or variables are no longer the same objects."""
+    placement = placement_for(model)
     key = (tuple(id(layer) for layer in getattr(model, "layers", ())), tuple(id(v) for v in model.variables))
+    key += (id(placement),)
     cached = getattr(model, "_predict_runner", None)
     if cached is None or cached[0] != key:
-        cached = (key, engine.trainer.StepRunner(model, predict_only=True))
+        cached = (key, engine.trainer.StepRunner(model, predict_only=True, placement=placement))
         model._predict_runner = cached
     return cached[1]

@@ -19,6 +19,7 @@ from lamina.backend.common.seed import numpy_rng
 from lamina.callbacks.callback import CallbackList
 from lamina.callbacks.history import History
 from lamina.callbacks.progbar_logger import ProgbarLogger
+from lamina.distribution import placement_for
 from lamina.dtype_policies.dtype_policy import needs_loss_scaling
 from lamina.trainers.compile_utils import CompileLoss, CompileMetrics, masked_sample_weights, regularization_total
 from lamina.trainers.data.array_data import ArrayData, balanced_chunk, batch_chunks, epoch_order
@@ -154,7 +155,7 @@ class Trainer(GeneratorMethods):
         y_shapes = [tuple(a.shape) for a in (sample_y or [])] or [t.shape for t in y_pred]
         self._compile_metrics.build(names, self._compile_loss, y_shapes, [t.shape for t in y_pred])
         self.optimizer.build(self._compiled_trainable)
-        self._runner = engine.trainer.StepRunner(self)
+        self._runner = engine.trainer.StepRunner(self, placement=placement_for(self))
 
     def _data(self, x, y=None, sample_weight=None, class_weight=None, batch_size=None) -> ArrayData:
         """The arrays, checked against the model's inputs before anything is compiled.

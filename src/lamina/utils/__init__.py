@@ -35,6 +35,7 @@ from lamina.utils.io_utils import HDF5Matrix as HDF5Matrix
 from lamina.utils.layer_utils import convert_all_kernels_in_model as convert_all_kernels_in_model
 from lamina.utils.model_visualization import model_to_dot as model_to_dot
 from lamina.utils.model_visualization import plot_model as plot_model
+from lamina.utils.multi_gpu_utils import multi_gpu_model as multi_gpu_model
 from lamina.utils.numerical_utils import normalize as normalize
 from lamina.utils.numerical_utils import to_categorical as to_categorical
 from lamina.utils.progbar import Progbar as Progbar

@@ -11,6 +11,8 @@ from __future__ import annotations
 import jax
 
 from lamina.backend.common import StatelessScope
+from lamina.backend.common.replicas import replica_context
+from lamina.backend.jax.distribute import single_device
 from lamina.utils import nest
 
 __all__ = ["StepRunner"]
@@ -56,9 +58,11 @@ class StepRunner:
         >>> logs = runner.train(x_steps, y_steps, None)  # arrays shaped (k, batch, ...)
     """
 
-    def __init__(self, model, predict_only=False):
+    def __init__(self, model, predict_only=False, placement=None):
         self.model = model
         self._fusable = None
+        # A DataParallelPlacement (backend/jax/distribute.py) runs the same steps on a mesh of devices.
+        self.placement = placement
         trainable = model.trainable_variables if predict_only else model._compiled_trainable
         self.tv = list(trainable)
         ids = {id(v) for v in self.tv}
@@ -92,6 +96,20 @@ class StepRunner:
                 jaxpr = jax.make_jaxpr(self._predict_step)(_read(self.tv), _read(self.ntv), sample)
                 self._fusable = not _uses_primitive(jaxpr.jaxpr, "conv")
         return self._fusable
+
+    def _place(self, state, batch):
+        """The step's arguments where they run: replicated state and split batches on a mesh, else one device."""
+        if self.placement is None:
+            return single_device(state), batch
+        return self.placement.replicate(state), self.placement.split(batch, axis=1)
+
+    def _replicas(self, batch):
+        """The replica context of a call on `batch`: the device count when the batch splits, else 1.
+
+        The split depends only on shapes, so a trace cached for some shapes always ran in the right context.
+        """
+        count = self.placement.count if self.placement is not None and self.placement.divides(batch, 1) else 1
+        return replica_context(count)
 
     # ------------------------------------------------------------- train
     def _train_step(self, state, batch):
@@ -134,7 +152,9 @@ class StepRunner:
     def train(self, x, y, sw) -> list:
         """Runs one train step per leading index of x/y/sw; returns the metric results in log order."""
         variables = (self.tv, self.ntv, self.ov, self.mv)
-        state, logs = self._train_fn(tuple(_read(v) for v in variables), x, y, sw)
+        state, (x, y, sw) = self._place(tuple(_read(v) for v in variables), (x, y, sw))
+        with self._replicas(x):
+            state, logs = self._train_fn(state, x, y, sw)
         for group, values in zip(variables, state):
             _write_back(group, values)
         return logs
@@ -164,7 +184,8 @@ class StepRunner:
 
     def test(self, x, y, sw) -> list:
         """Runs one test step per leading index; returns the metric results in log order."""
-        state, logs = self._test_fn(_read(self.tv), (_read(self.ntv), _read(self.mv)), x, y, sw)
+        (tv_vals, state), (x, y, sw) = self._place((_read(self.tv), (_read(self.ntv), _read(self.mv))), (x, y, sw))
+        state, logs = self._test_fn(tv_vals, state, x, y, sw)
         _write_back(self.ntv, state[0])
         _write_back(self.mv, state[1])
         return logs
@@ -184,6 +205,7 @@ class StepRunner:
 
     def predict(self, x) -> list:
         """The outputs for each leading index of x, stacked: [(k, batch, ...), ...]."""
-        ntv_vals, outputs = self._predict_fn(_read(self.tv), _read(self.ntv), x)
+        (tv_vals, ntv_vals), x = self._place((_read(self.tv), _read(self.ntv)), x)
+        ntv_vals, outputs = self._predict_fn(tv_vals, ntv_vals, x)
         _write_back(self.ntv, ntv_vals)
         return outputs

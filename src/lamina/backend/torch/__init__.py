@@ -19,6 +19,7 @@ if "torch" not in sys.modules and "OMP_WAIT_POLICY" not in os.environ and "GOMP_
     os.environ["GOMP_SPINCOUNT"] = "30000"
 
 from lamina.backend.torch import core as core  # noqa: E402
+from lamina.backend.torch import distribute as distribute  # noqa: E402
 from lamina.backend.torch import nn as nn  # noqa: E402
 from lamina.backend.torch import numpy as numpy  # noqa: E402
 from lamina.backend.torch import optimizers as optimizers  # noqa: E402

@@ -33,8 +33,9 @@ class StepRunner:
         >>> logs = runner.train(x_steps, y_steps, None)  # arrays shaped (k, batch, ...)
     """
 
-    def __init__(self, model, predict_only=False):
+    def __init__(self, model, predict_only=False, placement=None):
         self.model = model
+        self.placement = placement  # always None: data parallelism on torch is not built yet (issue 15)
         trainable = model.trainable_variables if predict_only else model._compiled_trainable
         self.tv = list(trainable)
         trainable_ids = {id(v) for v in self.tv}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lamina import constraints, initializers, ops, regularizers
+from lamina.backend.common.replicas import replicas_in_step
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 from lamina.saving.serialization import serialize_object
@@ -240,9 +241,34 @@ class BatchNormalization(Layer):
         self.moving_variance.assign(ops.relu(moving_stddev * moving_stddev - self.epsilon))
         return ops.stop_gradient(r), ops.stop_gradient(d)
 
+    def _per_replica_training(self, inputs, replicas: int):
+        """A training call inside a data-parallel step: each replica's slice normalized with its own statistics.
+
+        Keras's data parallelism (multi_gpu_model, MirroredStrategy) normalizes each replica's slice on its own;
+        the moving statistics follow the mean of the replicas' statistics (MirroredStrategy's MEAN aggregation).
+        """
+        shape = tuple(inputs.shape)
+        slices = ops.reshape(inputs, (replicas, shape[0] // replicas, *shape[1:]))
+        axes = tuple(axis + 1 for axis in self._reduction_axes)
+        mean, variance = ops.moments(slices, axes, keepdims=True)
+        outputs = (slices - mean) * ops.rsqrt(variance + self.epsilon)
+        if self.gamma is not None:
+            outputs = outputs * ops.reshape(self.gamma, (1, *self._broadcast))
+        if self.beta is not None:
+            outputs = outputs + ops.reshape(self.beta, (1, *self._broadcast))
+        m = self.momentum
+        for moving, statistic in ((self.moving_mean, mean), (self.moving_variance, variance)):
+            statistic = ops.reshape(ops.mean(ops.stop_gradient(statistic), axis=0), tuple(moving.shape))
+            moving.assign(moving * m + statistic * (1.0 - m))
+        return ops.reshape(outputs, shape)
+
     def call(self, inputs, training=None, mask=None):
         r = d = None
         one_axis = isinstance(self.axis, int)
+        replicas = replicas_in_step()
+        if replicas > 1 and training and self.trainable and mask is None and not (self.renorm or self.synchronized):
+            if 0 in self._reduction_axes and inputs.shape[0] is not None and inputs.shape[0] % replicas == 0:
+                return self._per_replica_training(inputs, replicas)
         if training and self.trainable and one_axis and mask is None and not (self.renorm or self.synchronized):
             # The common case as one engine op (torch: its fused kernel), with Keras's biased batch variance.
             outputs, mean, variance = ops.batch_norm_training(inputs, self.gamma, self.beta, self.axis, self.epsilon)
