@@ -77,3 +77,15 @@ def test_engine_neutral_tests_are_left_out_only_when_asked(tmp_path, skip, expec
     command.append("tests/test_packaging.py")
     result = subprocess.run(command, cwd=REPOSITORY, env=env, capture_output=True, text=True, timeout=300)
     assert expected in result.stdout, result.stdout + result.stderr
+
+
+def test_each_run_shares_a_fresh_jax_compilation_cache_removed_after(run_tests):
+    env = {"PATH": "/bin"}
+    with run_tests.compilation_cache(env):
+        folder = env["JAX_COMPILATION_CACHE_DIR"]
+        assert os.path.isdir(folder) and os.listdir(folder) == []
+        assert env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0"
+    assert not os.path.exists(folder)
+    chosen = {"JAX_COMPILATION_CACHE_DIR": "/somewhere/of/mine"}
+    with run_tests.compilation_cache(chosen):
+        assert chosen == {"JAX_COMPILATION_CACHE_DIR": "/somewhere/of/mine"}  # the user's own cache is left alone
