@@ -9,6 +9,7 @@ Usage:
     python benchmarks/bench.py --engine torch           # lamina and Keras 3 on torch, and a plain torch loop
     python benchmarks/bench.py --only small --libraries lamina keras
     python benchmarks/bench.py --only convlstm --libraries lamina   # Keras 3 on JAX takes minutes here
+    python benchmarks/bench.py --only threads --libraries lamina keras --repeats 3   # predict calls/s, 8 threads
 """
 
 from __future__ import annotations
@@ -37,8 +38,12 @@ WORKLOADS = {
     # `fit` with SGD and sparse categorical crossentropy at batch 16 (a few steps per epoch). No hand-written loop.
     "resnet50-predict": ((224, 224, 3), None, 1000, 0.0, 32, 64),
     "resnet50-train": ((224, 224, 3), None, 1000, 0.0, 16, 32),
+    # 8 threads calling `predict` on one model at once, 200 calls each of 4 rows (issue 16): Dense 32 -> 64 (relu)
+    # -> 4 (softmax), compiled, never fit. Measured in predict calls per second, not samples; no hand-written loop.
+    "threads": (32, [64], 4, 0.0, 4, 200),
 }
 APPLICATIONS = {"resnet50-predict", "resnet50-train"}
+THREADS = 8
 
 
 def make_data(workload: str):
@@ -147,9 +152,43 @@ def time_predict(model, x, batch_size, epochs, repeats) -> float:
     return best
 
 
+def time_threads(model, rows, calls, repeats) -> float:
+    """Predict calls per second of THREADS threads, each calling `model.predict` on its own `rows` `calls` times."""
+    import threading
+
+    import numpy as np
+
+    pieces = np.array_split(rows[: THREADS * (len(rows) // THREADS)], THREADS)
+    for piece in pieces:
+        model.predict(piece, verbose=0)  # warm-up: compile
+    errors = []
+
+    def work(piece):
+        try:
+            for _ in range(calls):
+                model.predict(piece, verbose=0)
+        except Exception as error:  # a thread's error would otherwise vanish and leave a fast, wrong figure
+            errors.append(error)
+
+    best = 0.0
+    for _ in range(repeats):
+        threads = [threading.Thread(target=work, args=(piece,)) for piece in pieces]
+        start = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+        best = max(best, THREADS * calls / (time.perf_counter() - start))
+    return best
+
+
 def run_library(lib, workload, epochs, repeats):
     x, y = make_data(workload)
     model, batch_size = build_keras_like(lib, workload), WORKLOADS[workload][4]
+    if workload == "threads":
+        return time_threads(model, x[: THREADS * batch_size], WORKLOADS[workload][5], repeats)
     if workload.endswith("-predict"):
         return time_predict(model, x, batch_size, epochs, repeats)
     return time_fit(model, x, y, batch_size, epochs, repeats)
@@ -342,13 +381,13 @@ def main():
     if args.libraries is None:
         args.libraries = ["lamina", "keras", f"{args.engine}-loop"]
     env = dict(os.environ, KERAS_BACKEND=args.engine, LAMINA_BACKEND=args.engine)
-    print(f"engine: {args.engine}; samples/s of steady-state fit (best of {args.repeats})")
+    print(f"engine: {args.engine}; samples/s of steady-state fit (threads: predict calls/s; best of {args.repeats})")
     print(f"{'workload':10s} " + " ".join(f"{lib:>12s}" for lib in args.libraries) + "   lamina/keras")
     for workload in args.only:
         row = {}
         for library in args.libraries:
-            if workload in APPLICATIONS and library.endswith("-loop"):
-                row[library] = float("nan")  # no hand-written ResNet50
+            if (workload in APPLICATIONS or workload == "threads") and library.endswith("-loop"):
+                row[library] = float("nan")  # no hand-written ResNet50 or threaded predict
                 continue
             cmd = [sys.executable, __file__, "--child", library, workload, "--epochs", str(args.epochs),
                    "--repeats", str(args.repeats)]  # fmt: skip

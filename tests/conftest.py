@@ -20,6 +20,8 @@ os.environ.setdefault(
     "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true "
     "--xla_force_host_platform_device_count=8",
 )
+# Four CPU devices on torch, each replica of a data-parallel step but the first served by a gloo worker process.
+os.environ.setdefault("LAMINA_CPU_DEVICES", "4")
 
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402

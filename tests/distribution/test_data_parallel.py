@@ -1,10 +1,10 @@
-"""Data parallelism in one process: `multi_gpu_model` (Keras 2) and `DataParallel` (Keras 3's API).
+"""Data parallelism on one machine: `multi_gpu_model` (Keras 2) and `DataParallel` (Keras 3's API).
 
-On JAX the suite runs with eight host devices (tests/conftest.py), standing in for eight GPUs. Each check trains
-the same model from the same seed once on one device and once split over devices, and compares the loss
-trajectory, the metrics, the weights and the predictions: data parallelism must not change the numbers (1e-5 in
-float32). The template model and the parallel one share their weights. The torch engine has no data parallelism
-yet: it refuses with an error that says so.
+On JAX the suite runs with eight host devices (tests/conftest.py), standing in for eight GPUs; on torch with four
+CPU devices (LAMINA_CPU_DEVICES), each replica but the first a gloo worker process that lamina starts once for the
+whole run. Each check trains the same model from the same seed once on one device and once split over devices, and
+compares the loss trajectory, the metrics, the weights and the predictions: data parallelism must not change the
+numbers (1e-5 in float32). The template model and the parallel one share their weights.
 """
 
 from __future__ import annotations
@@ -17,8 +17,16 @@ from lamina import distribution, layers, utils
 
 JAX = lamina.backend.backend() == "jax"
 needs_devices = pytest.mark.skipif(
-    len(distribution.list_devices()) < 4, reason="needs 4 devices (tests/conftest.py gives JAX 8 host devices)"
+    len(distribution.list_devices()) < 4, reason="needs 4 devices (tests/conftest.py: 8 JAX host devices, 4 torch CPUs)"
 )
+
+
+def _assert_replicated(parallel, template, count: int):
+    """The steps really ran on `count` replicas: JAX placed the weights on `count` devices; torch used workers."""
+    if JAX:
+        assert len(template.weights[0].value.sharding.device_set) == count
+    else:
+        assert parallel._runner._replicas.count == count and parallel._runner._replicas.shipped
 
 
 def _model(seed: int = 1, dropout: float = 0.0, outputs: int = 1):
@@ -60,7 +68,7 @@ def test_multi_gpu_model_trains_as_one_device_does():
     parallel = utils.multi_gpu_model(template, gpus=4)
     history_parallel = _fit(parallel, x, y)
     _assert_same_training(single, template, history_single, history_parallel)
-    assert len(template.weights[0].value.sharding.device_set) == 4  # the weights were replicated on 4 devices
+    _assert_replicated(parallel, template, 4)
     np.testing.assert_allclose(parallel.predict(x, verbose=0), single.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(
         parallel.evaluate(x, y, verbose=0), single.evaluate(x, y, verbose=0), rtol=1e-5, atol=1e-6
@@ -78,7 +86,8 @@ def test_the_template_shares_the_weights_and_saves(tmp_path):
     template.save(tmp_path / "template.h5")  # the FAQ's advice: save the template
     reloaded = lamina.models.load_model(tmp_path / "template.h5")
     np.testing.assert_allclose(reloaded.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
-    assert len(reloaded.weights[0].value.sharding.device_set) == 1
+    _assert_replicated(parallel, template, 3)
+    assert not JAX or len(reloaded.weights[0].value.sharding.device_set) == 1
 
 
 @needs_devices
@@ -103,18 +112,19 @@ def test_data_parallel_distribution_for_a_plain_fit():
     single = _model()
     history_single = _fit(single, x, y)
     assert distribution.distribution() is None
-    with distribution.DataParallel(devices=["cpu:1", "cpu:2"] if JAX else None).scope():
+    with distribution.DataParallel(devices=["cpu:1", "cpu:2"]).scope():
         assert distribution.distribution().num_replicas == 2
         model = _model()
         history = _fit(model, x, y)
     assert distribution.distribution() is None
     _assert_same_training(single, model, history_single, history)
-    assert {d.id for d in model.weights[0].value.sharding.device_set} == {1, 2}
+    _assert_replicated(model, model, 2)
+    assert not JAX or {d.id for d in model.weights[0].value.sharding.device_set} == {1, 2}
     distribution.set_distribution(distribution.DataParallel())
     try:
         everywhere = _model()
         _assert_same_training(single, everywhere, history_single, _fit(everywhere, x, y))
-        assert len(everywhere.weights[0].value.sharding.device_set) == len(distribution.list_devices())
+        _assert_replicated(everywhere, everywhere, len(distribution.list_devices()))
     finally:
         distribution.set_distribution(None)
 
@@ -149,15 +159,6 @@ def test_distribution_arguments_are_checked():
         distribution.set_distribution("data")
 
 
-@pytest.mark.skipif(JAX, reason="the torch engine's refusal")
-def test_torch_says_data_parallelism_is_not_there_yet():
-    x, y = _data(8)
-    with distribution.DataParallel(devices=["cpu:0"]).scope():
-        model = _model()
-        with pytest.raises(NotImplementedError, match="runs on the JAX engine; the torch engine does not have it"):
-            _fit(model, x, y)
-
-
 def _bn_model(synchronized: bool):
     lamina.utils.set_random_seed(3)
     inputs = layers.Input((5,))
@@ -188,3 +189,90 @@ def test_batch_normalization_statistics_per_replica_as_keras(synchronized):
     moving_mean, moving_variance = template.get_layer("norm").get_weights()[2:]
     np.testing.assert_allclose(moving_mean, 0.1 * mean.mean(axis=(0, 1)), rtol=1e-5)
     np.testing.assert_allclose(moving_variance, 0.9 + 0.1 * variance.mean(axis=(0, 1)), rtol=1e-5)
+
+
+@needs_devices
+def test_weights_written_between_calls_reach_every_replica():
+    # The template's weights change outside the parallel model's steps: every replica predicts with the new ones.
+    x, y = _data(64)
+    template = _model()
+    parallel = utils.multi_gpu_model(template, gpus=2)
+    _fit(parallel, x, y)
+    template.set_weights([w * 0.5 for w in template.get_weights()])
+    hidden = np.maximum(x @ template.get_weights()[0] + template.get_weights()[1], 0.0)
+    logits = hidden @ template.get_weights()[2] + template.get_weights()[3]
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(parallel.predict(x, batch_size=32, verbose=0), expected, rtol=1e-5, atol=1e-6)
+
+
+@needs_devices
+@pytest.mark.skipif(JAX, reason="torch's worker processes")
+def test_a_dead_worker_stops_the_fit_with_a_clear_error_and_the_next_fit_starts_new_workers():
+    x, y = _data(32)
+    single = _model()
+    _fit(single, x, y)
+    history_single = _fit(single, x, y)
+    template = _model()
+    parallel = utils.multi_gpu_model(template, gpus=2)
+    _fit(parallel, x, y)
+    workers = lamina.backend.engine.distribute._pool["value"].processes
+    workers[1].kill()
+    workers[1].join(10)
+    with pytest.raises(RuntimeError, match=r"Data-parallel worker 1 stopped \(exit code -9\)"):
+        _fit(parallel, x, y)
+    assert not any(worker.is_alive() for worker in workers.values())  # the others were stopped too
+    _assert_same_training(single, template, history_single, _fit(parallel, x, y))
+    _assert_replicated(parallel, template, 2)
+
+
+@needs_devices
+@pytest.mark.skipif(JAX, reason="torch's gradient buckets")
+def test_gradient_buckets_reduced_during_backward_give_the_same_numbers(monkeypatch):
+    # On GPUs (NCCL) the gradients are all-reduced in buckets while backward runs, as DistributedDataParallel does;
+    # here gloo is made to do it, with buckets of at most 200 bytes: the last layers' tensors first.
+    distribute = lamina.backend.engine.distribute
+    monkeypatch.setattr(distribute, "_OVERLAP_BACKENDS", ("gloo", "nccl"))
+    monkeypatch.setattr(distribute, "_BUCKET_BYTES", 200)
+    x, y = _data(48)
+    single = _model(dropout=0.5, outputs=2)
+    template = _model(dropout=0.5, outputs=2)
+    parallel = utils.multi_gpu_model(template, gpus=4)
+    histories = []
+    for model in (single, parallel):
+        model.compile("adam", ["sparse_categorical_crossentropy", "mse"])
+        histories.append(model.fit(x, [y, x[:, :1]], batch_size=16, epochs=2, verbose=0, shuffle=False).history)
+    _assert_same_training(single, template, *histories)
+    # value bias + kernel + probs bias (64 bytes), probs kernel + hidden bias (192), hidden kernel (288)
+    assert parallel._runner._gradient_buckets.members == [[5, 4, 3], [2, 1], [0]]
+
+
+def _sequence_model():
+    lamina.utils.set_random_seed(4)
+    inputs = layers.Input((6,), dtype="int32")
+    embedded = layers.Embedding(5, 3, mask_zero=True)(inputs)  # the mask reaches the output: Dense keeps it
+    return lamina.Model(inputs, layers.Dense(1)(embedded))
+
+
+@needs_devices
+@pytest.mark.parametrize("case", ["sum_reduction", "masked_output"])
+def test_losses_that_are_no_mean_of_the_slices_losses_give_one_device_s_numbers(case):
+    # A "sum" loss, or a masked output's loss (the mean over its unmasked steps, which differ per slice), is not the
+    # mean of the replicas' losses: the steps must still give what one device gives on the whole batch.
+    rng = np.random.default_rng(8)
+    if case == "sum_reduction":
+        x, y = _data(32)
+        y = np.eye(3, dtype="float32")[y]
+        build, loss = _model, lamina.losses.MeanSquaredError(reduction="sum")
+    else:
+        x = rng.integers(1, 5, (32, 6))
+        x[:, 3:][rng.random((32, 3)) < 0.6] = 0
+        y = rng.normal(size=(32, 6, 1)).astype("float32")
+        build, loss = _sequence_model, "mse"
+    histories, models = [], []
+    for wrap in (False, True):
+        template = build()
+        model = utils.multi_gpu_model(template, gpus=4) if wrap else template
+        model.compile(lamina.optimizers.SGD(0.01), loss, steps_per_execution=1)
+        histories.append(model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False).history)
+        models.append(template)
+    _assert_same_training(models[0], models[1], histories[0], histories[1])

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from lamina.callbacks.callback import Callback
+from lamina.distribution.multi_host import is_chief
 
 _STATE_FILE = "training_state.h5"
 _GROUPS = ("model_variables", "optimizer_variables")
@@ -101,7 +102,7 @@ class BackupAndRestore(Callback):
             self._save(epoch + 1, self._rng_state())
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint:
+        if self.delete_checkpoint and is_chief():
             with contextlib.suppress(FileNotFoundError):
                 os.remove(self.backup_path)
             with contextlib.suppress(OSError):  # only when nothing else is in the folder
@@ -115,6 +116,8 @@ class BackupAndRestore(Callback):
     def _save(self, epoch: int, rng_state) -> None:
         from lamina.saving.hdf5 import atomic_h5_file, save_attributes
 
+        if not is_chief():  # in a multi-process job process 0 writes; every process restores (a shared folder)
+            return
         os.makedirs(self.backup_dir, exist_ok=True)
         groups = (_model_state_variables(self.model), list(self.model.optimizer.variables))
         with atomic_h5_file(self.backup_path) as f:

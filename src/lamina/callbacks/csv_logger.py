@@ -9,6 +9,7 @@ import os
 import numpy as np
 
 from lamina.callbacks.callback import Callback
+from lamina.distribution.multi_host import is_chief
 
 
 def _cell(value):
@@ -53,6 +54,8 @@ class CSVLogger(Callback):
         self.csv_file = None
 
     def on_train_begin(self, logs=None):
+        if not is_chief():  # in a multi-process job only process 0 writes the log
+            return
         if self.append:
             if os.path.exists(self.filename):
                 with open(self.filename, newline="") as f:
@@ -73,6 +76,8 @@ class CSVLogger(Callback):
         return keys
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.csv_file is None:  # not process 0 of a multi-process job
+            return
         logs = logs or {}
         if self.keys is None:
             self.keys = self._columns(logs)

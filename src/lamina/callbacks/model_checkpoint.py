@@ -7,6 +7,7 @@ import warnings
 
 from lamina.callbacks.callback import Callback
 from lamina.callbacks.monitor import Monitor, check_number, contains_acc_or_fmeasure
+from lamina.distribution.multi_host import is_chief
 
 
 class ModelCheckpoint(Callback):
@@ -123,6 +124,8 @@ class ModelCheckpoint(Callback):
             ) from None
 
     def _save_model(self, epoch: int, batch, logs) -> None:
+        if not is_chief():  # in a multi-process job only process 0 writes (and says so)
+            return
         logs = dict(logs or {})
         if not isinstance(self.save_freq, int) and self.epochs_since_last_save < self.period:
             return

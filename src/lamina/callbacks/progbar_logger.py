@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from lamina.callbacks.callback import Callback
+from lamina.distribution.multi_host import is_chief
 from lamina.utils.progbar import Progbar
 
 
@@ -51,7 +52,7 @@ class ProgbarLogger(Callback):
 
     def set_params(self, params: dict) -> None:
         super().set_params(params)
-        self.verbose = params.get("verbose", 1)
+        self.verbose = params.get("verbose", 1) if is_chief() else 0  # one bar per job: process 0's
         self.epochs = params.get("epochs", 1)
         self.target = params.get("steps")
 

@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 
 from lamina.callbacks.callback import Callback
+from lamina.distribution.multi_host import is_chief
 
 
 def _summary_writer_class():
@@ -112,7 +113,9 @@ class TensorBoard(Callback):
     def _writer(self, name: str):
         """The writer for `train` or `validation`, opened on first use."""
         if name not in self._writers:
-            self._writers[name] = self._writer_class(logdir=os.path.join(self.log_dir, name))
+            # In a multi-process job only process 0 writes event files; the others log nowhere.
+            writer_class = self._writer_class if is_chief() else _NoWriter
+            self._writers[name] = writer_class(logdir=os.path.join(self.log_dir, name))
         return self._writers[name]
 
     def _close_writers(self) -> None:
@@ -220,3 +223,13 @@ def _scalars(logs: dict):
         else:
             for i, item in enumerate(np.asarray(value).reshape(-1)):
                 yield f"{name}_{i}", float(item)
+
+
+class _NoWriter:
+    """A summary writer that writes nothing (processes other than 0 of a multi-process job)."""
+
+    def __init__(self, logdir):
+        self.logdir = logdir
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None

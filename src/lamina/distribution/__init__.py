@@ -4,7 +4,8 @@
 split each batch over the devices, keep a copy of the weights on each and reduce the gradients inside the compiled
 step, so its numbers are those of one device training on the whole batch. `multi_gpu_model` (Keras 2's way,
 `lamina.utils.multi_gpu_model`) uses the same machinery for one model. The JAX engine runs it on a device mesh in
-one process; the torch engine does not have data parallelism yet and says so.
+one process; the torch engine in one process per device (backend/torch/distribute.py). Several processes (machines) join
+one job with `initialize()` (`lamina.distribution.multi_host`); on JAX `DataParallel()` then spans all their devices.
 
 Example:
     >>> lamina.distribution.set_distribution(lamina.distribution.DataParallel())  # every GPU (or CPU device)
@@ -21,8 +22,22 @@ from lamina.backend import engine
 from lamina.backend.common.device import parse_device_name
 from lamina.backend.common.replicas import replica_context as replica_context
 from lamina.backend.common.replicas import replicas_in_step as replicas_in_step
+from lamina.distribution.multi_host import initialize as initialize
+from lamina.distribution.multi_host import is_chief as is_chief
+from lamina.distribution.multi_host import num_processes as num_processes
+from lamina.distribution.multi_host import process_index as process_index
 
-__all__ = ["DataParallel", "DeviceMesh", "distribution", "list_devices", "set_distribution"]
+__all__ = [
+    "DataParallel",
+    "DeviceMesh",
+    "distribution",
+    "initialize",
+    "is_chief",
+    "list_devices",
+    "num_processes",
+    "process_index",
+    "set_distribution",
+]
 
 _state = threading.local()
 _global = {"distribution": None}

@@ -67,7 +67,8 @@ class RandomNormal(_Random):
         self.mean, self.stddev = mean, stddev
 
     def __call__(self, shape, dtype="float32"):
-        return self._rng().normal(self.mean, self.stddev, shape).astype(_np_dtype(dtype))
+        rng = self._rng()
+        return _filled(shape, dtype, lambda count: rng.normal(self.mean, self.stddev, count))
 
     def get_config(self) -> dict:
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
@@ -81,20 +82,45 @@ class RandomUniform(_Random):
         self.minval, self.maxval = minval, maxval
 
     def __call__(self, shape, dtype="float32"):
-        return self._rng().uniform(self.minval, self.maxval, shape).astype(_np_dtype(dtype))
+        rng = self._rng()
+        return _filled(shape, dtype, lambda count: rng.uniform(self.minval, self.maxval, count))
 
     def get_config(self) -> dict:
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
 
 
-def _truncated_normal(rng, shape, mean, stddev):
-    """Normal values redrawn until all lie within two standard deviations."""
-    values = rng.standard_normal(shape)
-    outside = np.abs(values) > 2.0
-    while outside.any():
-        values[outside] = rng.standard_normal(int(outside.sum()))
+_BLOCK = 1 << 18  # values drawn (in float64) per block before they are cast into the weight's dtype
+
+
+def _filled(shape, dtype, draw) -> np.ndarray:
+    """An array of `shape` in `dtype` filled block by block with `draw(count)`'s float64 values.
+
+    Only one block at a time exists in float64, so a float32 weight never needs twice its size on the way; the
+    values are those one `draw(size)` would give (NumPy's generators draw element after element).
+    """
+    out = np.empty(shape, dtype=_np_dtype(dtype))
+    flat = out.reshape(-1)
+    for start in range(0, flat.size, _BLOCK):
+        flat[start : start + _BLOCK] = draw(min(_BLOCK, flat.size - start))
+    return out
+
+
+def _truncated_normal(rng, shape, mean, stddev, dtype="float32"):
+    """Normal values redrawn until all lie within two standard deviations, in `dtype` (drawn block by block)."""
+    out = np.empty(shape, dtype=_np_dtype(dtype))
+    flat = out.reshape(-1)
+    pending = []  # the positions of draws beyond two stddevs, in order
+    for start in range(0, flat.size, _BLOCK):
+        values = rng.standard_normal(min(_BLOCK, flat.size - start))
+        flat[start : start + len(values)] = mean + stddev * values
+        pending.append(np.flatnonzero(np.abs(values) > 2.0) + start)
+    pending = np.concatenate(pending) if pending else np.zeros(0, dtype=np.int64)
+    while pending.size:  # as redrawing every outlier of the whole array at once, in index order
+        values = rng.standard_normal(pending.size)
         outside = np.abs(values) > 2.0
-    return mean + stddev * values
+        flat[pending[~outside]] = mean + stddev * values[~outside]
+        pending = pending[outside]
+    return out
 
 
 class TruncatedNormal(_Random):
@@ -105,7 +131,7 @@ class TruncatedNormal(_Random):
         self.mean, self.stddev = mean, stddev
 
     def __call__(self, shape, dtype="float32"):
-        return _truncated_normal(self._rng(), shape, self.mean, self.stddev).astype(_np_dtype(dtype))
+        return _truncated_normal(self._rng(), shape, self.mean, self.stddev, dtype)
 
     def get_config(self) -> dict:
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
@@ -147,13 +173,11 @@ class VarianceScaling(_Random):
         rng = self._rng()
         if self.distribution == "truncated_normal":
             # 0.879... is the stddev of a unit normal truncated at two stddevs.
-            values = _truncated_normal(rng, shape, 0.0, math.sqrt(variance) / 0.87962566103423978)
-        elif self.distribution == "untruncated_normal":
-            values = rng.normal(0.0, math.sqrt(variance), shape)
-        else:
-            limit = math.sqrt(3.0 * variance)
-            values = rng.uniform(-limit, limit, shape)
-        return np.asarray(values).astype(_np_dtype(dtype))
+            return _truncated_normal(rng, shape, 0.0, math.sqrt(variance) / 0.87962566103423978, dtype)
+        if self.distribution == "untruncated_normal":
+            return _filled(shape, dtype, lambda count: rng.normal(0.0, math.sqrt(variance), count))
+        limit = math.sqrt(3.0 * variance)
+        return _filled(shape, dtype, lambda count: rng.uniform(-limit, limit, count))
 
     def get_config(self) -> dict:
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
@@ -211,7 +235,9 @@ class Identity(Initializer):
     def __call__(self, shape, dtype="float32"):
         if len(shape) != 2:
             raise ValueError(f"Identity initializer needs a 2-D shape, got {tuple(shape)}.")
-        return (self.gain * np.eye(*shape)).astype(_np_dtype(dtype))
+        out = np.eye(*shape, dtype=_np_dtype(dtype))
+        np.multiply(out, self.gain, out=out, casting="unsafe")
+        return out
 
     def get_config(self) -> dict:
         return {"gain": self.gain}

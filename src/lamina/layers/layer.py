@@ -24,6 +24,9 @@ from lamina.layers.plain_arguments import accept_numpy_integers
 from lamina.utils import nest
 
 _context = threading.local()
+# Threads that call a layer before it is built (8 threads predicting on a fresh model) build it once, not each
+# with its own weights; reentrant because building a model builds its layers. Built layers never take it.
+_BUILD_LOCK = threading.RLock()
 
 
 class _CallContext:
@@ -207,6 +210,9 @@ class Layer(DTypePolicyMixin):
         if initializer is None:
             initializer = "glorot_uniform" if is_float_dtype(dtype) else "zeros"
         init = initializers.get(initializer)
+        from lamina.saving.file_limits import check_weight_size
+
+        check_weight_size(self.name, name or "variable", shape, dtype)  # before the initializer allocates it
         variable = Variable(init, shape=shape, dtype=dtype, trainable=trainable, name=name or "variable")
         variable.path = f"{self.name}/{variable.name}"
         variable.autocast = bool(autocast_weight)  # False: read as stored even inside a mixed-precision call
@@ -335,9 +341,12 @@ class Layer(DTypePolicyMixin):
     def _maybe_build(self, inputs) -> None:
         if self.built:
             return
-        shapes = nest.map_structure(lambda t: tuple(t.shape), inputs)
-        self.build(shapes)
-        self.built = True
+        with _BUILD_LOCK:
+            if self.built:  # another thread built it while this one waited
+                return
+            shapes = nest.map_structure(lambda t: tuple(t.shape), inputs)
+            self.build(shapes)
+            self.built = True
 
     def call(self, inputs, *args, **kwargs):
         """The computation; subclasses override it."""

@@ -30,7 +30,15 @@ import zipfile
 
 import numpy as np
 
-from lamina.saving import legacy_weights, model_config, optimizer_layouts, serialization, training_config
+from lamina.saving import (
+    atomic_files,
+    file_limits,
+    legacy_weights,
+    model_config,
+    optimizer_layouts,
+    serialization,
+    training_config,
+)
 
 _ATTR_LIMIT = 64000  # HDF5 object headers hold at most 64 KiB of attributes: longer lists are split
 
@@ -48,7 +56,9 @@ def _h5py():
 def atomic_path(filepath):
     """A temporary path beside `filepath` to write to; it replaces `filepath` when the block ends without error.
 
-    If the block raises (or the process dies), `filepath` keeps its previous contents.
+    If the block raises (or the process dies), `filepath` keeps its previous contents; a full disk (or file size
+    limit) is reported as such, naming the path; stale temporary files of saves killed earlier are removed first
+    (see `lamina.saving.atomic_files`).
 
     Example:
         >>> with atomic_path("notes.txt") as temporary:
@@ -63,8 +73,10 @@ def atomic_path(filepath):
     if os.path.isdir(path):
         raise IsADirectoryError(f"Cannot save to {path!r}: it is a folder; give a file name.")
     _refuse_open_target(path)
+    atomic_files.remove_stale_temporaries(path)  # what a save killed midway left
+    existed = os.path.exists(path)
     try:
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=atomic_files.temporary_prefix(path), suffix=".tmp")
     except PermissionError:
         raise PermissionError(f"Cannot save to {path!r}: no permission to write in the folder {folder!r}.") from None
     os.close(handle)
@@ -74,9 +86,12 @@ def atomic_path(filepath):
         os.umask(mask)
         os.chmod(temporary, 0o666 & ~mask)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(OSError):
             os.remove(temporary)
+        full = atomic_files.disk_full_error(error, path, existed)
+        if full is not None:
+            raise full from error
         raise
 
 
@@ -121,9 +136,16 @@ def atomic_h5_file(filepath):
         ...     f.attrs["note"] = "hello"
     """
     h5py = _h5py()
-    with atomic_path(filepath) as temporary:
-        with h5py.File(temporary, "w") as f:
-            yield f
+    with atomic_path(filepath) as temporary, open(temporary, "r+b", buffering=0) as raw:
+        sink = atomic_files.GuardedFile(raw)  # a failed write (disk full) must not reach HDF5: it can crash
+        try:
+            with h5py.File(sink, "w") as f:
+                yield f
+        except Exception as error:
+            if sink.failure is not None:  # what went wrong after a dropped write follows from it: report the cause
+                raise sink.failure from error
+            raise
+        sink.raise_failure()
 
 
 @contextlib.contextmanager
@@ -196,7 +218,7 @@ def save_weights_to_group(group, layers: list) -> None:
 
 
 def _file_layers(group, filename: str) -> list:
-    """(layer name, [arrays]) for every layer the file lists, in its order."""
+    """(layer name, [h5py datasets, not yet read]) for every layer the file lists, in its order."""
     if "layer_names" not in group.attrs and "layer_names0" not in group.attrs:
         raise ValueError(
             f"{filename!r} has no 'layer_names' attribute, so it is not a Keras HDF5 weights file "
@@ -211,7 +233,7 @@ def _file_layers(group, filename: str) -> list:
         for weight_name in load_attributes(layer_group, "weight_names"):
             if weight_name not in layer_group:
                 raise ValueError(f"{filename!r}: layer {name!r} lists weight {weight_name!r} but does not hold it.")
-            arrays.append(np.asarray(layer_group[weight_name][()]))
+            arrays.append(layer_group[weight_name])  # read once its shape is checked (`_set_layer`)
         out.append((name, arrays))
     return out
 
@@ -227,9 +249,16 @@ def _set_layer(
     """
     if names is not None:
         arrays = legacy_weights.order_by_names(layer, names, arrays)
-    if origin is not None:
-        arrays = legacy_weights.preprocess_weights(layer, arrays, *origin)
     params = layer.weights if origin is None else legacy_weights.keras2_weight_order(layer)
+    try:  # shapes (HDF5 metadata) before values: a damaged file's 40 GB array is refused, not read
+        file_limits.check_datasets(arrays, params, filename, f"layer {layer.name!r}", exact=False)
+    except ValueError as error:
+        if not skip_mismatch:
+            raise
+        warnings.warn(f"{filename}: skipping layer {layer.name!r}: {error}", stacklevel=4)
+        return False
+    if origin is not None:
+        arrays = legacy_weights.preprocess_weights(layer, [file_limits.read(a) for a in arrays], *origin)
     problem = None
     if len(arrays) != len(params):
         problem = f"the file's layer {file_layer!r} holds {len(arrays)} weights, layer {layer.name!r} has {len(params)}"
@@ -243,7 +272,7 @@ def _set_layer(
                 break
     if problem is None:
         for variable, array in zip(params, arrays):
-            variable.assign(array)
+            variable.assign(file_limits.read(array))
         return True
     if skip_mismatch:
         warnings.warn(f"{filename}: skipping layer {layer.name!r}: {problem}.", stacklevel=4)
@@ -372,9 +401,12 @@ def _json_attr(f, name: str, filename: str):
     if name not in f.attrs:
         return None
     try:
-        return json.loads(_text(f.attrs[name]))
-    except ValueError as error:
-        raise ValueError(f"{filename!r}: its {name!r} attribute is not valid JSON ({error}).") from error
+        size = f.attrs.get_id(name).get_storage_size()  # checked before the text is read
+    except (KeyError, OSError, AttributeError):
+        size = 0
+    where = f"{filename!r} attribute {name!r}"
+    file_limits.check_config_size(where, size)
+    return file_limits.load_json(_text(f.attrs[name]), where)
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=None):  # noqa: A002 - Keras's name
@@ -431,9 +463,16 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=None):  # 
                         stacklevel=2,
                     )
                 else:
-                    values = [np.asarray(group[name][()]) for name in names]
+                    values = _optimizer_arrays(group, names, model, filename)
                     training_config.restore_optimizer_state(model, names, values, filename, saved_by)
     return model
+
+
+def _optimizer_arrays(group, names: list, model, filename: str) -> list:
+    """The file's optimizer arrays, each read only once its shape shows it is no bigger than the model's weights."""
+    datasets = [group[name] for name in names]
+    file_limits.check_datasets(datasets, model.weights, filename, "optimizer_weights", exact=False, positional=False)
+    return [file_limits.read(dataset) for dataset in datasets]
 
 
 def save_weights(model, filepath, overwrite=True) -> None:

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import io
 import json
@@ -30,9 +31,7 @@ import warnings
 import zipfile
 import zlib
 
-import numpy as np
-
-from lamina.saving import hdf5, model_config, optimizer_layouts, serialization, training_config
+from lamina.saving import file_limits, hdf5, model_config, optimizer_layouts, serialization, training_config
 from lamina.saving.keras3_config import keras3_config
 
 FORMAT_VERSION = "3.15.1"  # the Keras 3 release whose `.keras` layout lamina writes
@@ -150,7 +149,8 @@ def _write_layers(group, layers: list) -> None:
 
 
 def _numbered(group) -> list:
-    return [np.asarray(group[str(i)][()]) for i in range(len(group))]
+    """The group's datasets `0`, `1`, ... (not read: their shapes are checked first)."""
+    return [group[str(i)] for i in range(len(group))]
 
 
 def _find_group(group, key: str, layer, by_name: bool = False):
@@ -224,7 +224,7 @@ def _set_tree(found, tree: list, layer, where: str, filename: str) -> None:
                 )
             pairs.append((variable, array))
     for variable, array in pairs:
-        variable.assign(array.astype(variable.dtype))
+        variable.assign(file_limits.read(array).astype(variable.dtype))
 
 
 def keras3_optimizer_variables(optimizer) -> list:
@@ -264,6 +264,7 @@ def _restore_optimizer(model, group, filename: str, tf_keras: bool = False) -> b
     if tf_keras:  # tf-keras 2.11+ keeps the learning rate (and a few states) outside its saved variables
         variables = optimizer_layouts.tf_keras_zip_order(model.optimizer, variables)
     values = _numbered(group)
+    file_limits.check_datasets(values, model.weights, filename, "optimizer/vars", exact=False, positional=False)
     problem = None
     if len(values) != len(variables):
         kind = type(model.optimizer).__name__
@@ -276,6 +277,7 @@ def _restore_optimizer(model, group, filename: str, tf_keras: bool = False) -> b
     if problem is not None:
         warnings.warn(f"{filename}: {problem}; the model is compiled with a fresh optimizer state.", stacklevel=4)
         return False
+    values = [file_limits.read(value) for value in values]  # every shape fits: read them
     for variable, value in zip(variables, values):
         if variable is not None:  # None: a slot tf-keras saves and lamina's optimizer does not use
             variable.assign(value.astype(variable.dtype))
@@ -338,11 +340,12 @@ def _load_assets(model, filename: str) -> None:
     owners = _asset_owners(model)
     if not owners:
         return
-    with zipfile.ZipFile(filename) as archive, tempfile.TemporaryDirectory() as folder:
+    with _archive(filename) as archive, tempfile.TemporaryDirectory() as folder:
         for name in archive.namelist():
             parts = name.split("/")
             if parts[0] != "assets" or name.endswith("/") or ".." in parts or "" in parts or "\\" in name:
                 continue
+            file_limits.check_member(filename, archive.getinfo(name), file_limits.MAX_ASSET_BYTES, "an asset may hold")
             target = os.path.join(folder, *parts)
             os.makedirs(os.path.dirname(target), exist_ok=True)
             with open(target, "wb") as f:
@@ -387,38 +390,51 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
                 archive.writestr(name, data)
 
 
-def _read_archive(filename: str) -> tuple[dict, bytes | None, dict]:
-    """(config.json as a dict, model.weights.h5's bytes or None, metadata.json); else a ValueError."""
+def _read_archive(filename: str) -> tuple[dict, dict]:
+    """(config.json as a dict, metadata.json as a dict), each checked for size and nesting; else a ValueError."""
     if not os.path.exists(filename):
         raise FileNotFoundError(f"No file or folder found at {filename!r}.")
     if os.path.isdir(filename):
         raise ValueError(f"{filename!r} is a folder, not a '.keras' zip file.")
     if not zipfile.is_zipfile(filename):
         raise ValueError(f"{filename!r} is not a zip archive, so not a Keras '.keras' file (corrupt or other format).")
-    try:
-        with zipfile.ZipFile(filename) as archive:
-            names = set(archive.namelist())
-            if _CONFIG not in names:
-                raise ValueError(
-                    f"{filename!r} is a zip archive without {_CONFIG!r} (it holds {sorted(names)[:10]}), "
-                    "so it is not a Keras '.keras' model file."
-                )
-            text = archive.read(_CONFIG)
-            metadata = archive.read(_METADATA) if _METADATA in names else b"{}"
-            weights = archive.read(_WEIGHTS) if _WEIGHTS in names else None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError) as error:
-        raise ValueError(f"{filename!r} is a damaged zip archive: {error}") from error
-    try:
-        metadata = json.loads(metadata)
-    except ValueError as error:
-        raise ValueError(f"{filename!r}: its {_METADATA} is not valid JSON ({error}).") from error
-    try:
-        config = json.loads(text)
-    except ValueError as error:
-        raise ValueError(f"{filename!r}: its {_CONFIG} is not valid JSON ({error}).") from error
+    texts = {}
+    with _archive(filename) as archive:
+        names = set(archive.namelist())
+        if _CONFIG not in names:
+            raise ValueError(
+                f"{filename!r} is a zip archive without {_CONFIG!r} (it holds {sorted(names)[:10]}), "
+                "so it is not a Keras '.keras' model file."
+            )
+        for member in (_CONFIG, _METADATA):
+            if member in names:
+                file_limits.check_config_size(f"{filename!r} member {member!r}", archive.getinfo(member).file_size)
+                texts[member] = archive.read(member)
+    metadata = file_limits.load_json(texts.get(_METADATA, b"{}"), f"{filename!r} member {_METADATA!r}")
+    config = file_limits.load_json(texts[_CONFIG], f"{filename!r} member {_CONFIG!r}")
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"{filename!r}: its {_CONFIG} is not a serialized Keras model (no 'class_name').")
-    return config, weights, metadata if isinstance(metadata, dict) else {}
+    return config, metadata if isinstance(metadata, dict) else {}
+
+
+@contextlib.contextmanager
+def _archive(filename: str):
+    """The open zip archive; a damaged one (bad header, CRC, inflate error) raises a ValueError naming the file."""
+    try:
+        with zipfile.ZipFile(filename) as archive:
+            yield archive
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError) as error:
+        raise ValueError(f"{filename!r} is a damaged zip archive: {error}") from error
+
+
+def _read_weights(filename: str, model) -> bytes | None:
+    """model.weights.h5's bytes (None when absent), inflated only if its declared size fits `model`."""
+    with _archive(filename) as archive:
+        if _WEIGHTS not in archive.namelist():
+            return None
+        info = archive.getinfo(_WEIGHTS)
+        file_limits.check_weights_member(filename, info, model)
+        return archive.read(info)
 
 
 def _open_weights(weights: bytes, filename: str):
@@ -436,7 +452,8 @@ def load_weights(model, filepath) -> None:
         >>> model.load_weights("my_model.keras")
     """
     filename = os.fspath(filepath)
-    _, weights, _ = _read_archive(filename)
+    _read_archive(filename)
+    weights = _read_weights(filename, model)
     if weights is None:
         raise ValueError(f"{filename!r} has no {_WEIGHTS!r}: the archive is incomplete.")
     with _open_weights(weights, filename) as store:
@@ -477,7 +494,7 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
         >>> model = load_model("my_model.keras", custom_objects={"AttentionLayer": AttentionLayer})
     """
     filename = os.fspath(filepath)
-    config, weights, metadata = _read_archive(filename)
+    config, metadata = _read_archive(filename)
     compile_config = config.get("compile_config")
     try:
         # tf-keras 2.13+ writes `.keras` archives too: metadata.json's keras_version names the writer.
@@ -487,6 +504,7 @@ def load_model(filepath, custom_objects: dict | None = None, compile: bool = Tru
     except (TypeError, ValueError) as error:
         raise type(error)(f"Cannot re-create the model saved in {filename!r}: {error}") from error
     _load_assets(model, filename)
+    weights = _read_weights(filename, model)
     if weights is None:
         if any(layer.weights for layer in model.layers):
             raise ValueError(f"{filename!r} has no {_WEIGHTS!r}: the archive is incomplete.")

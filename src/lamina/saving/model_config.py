@@ -299,10 +299,11 @@ def model_from_json(json_string: str, custom_objects=None, safe_mode: bool | Non
     Example:
         >>> model = model_from_json(json_string, custom_objects={"AttentionLayer": AttentionLayer})
     """
-    try:
-        config = json.loads(json_string)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"model_from_json: the text is not valid JSON ({error}).") from error
+    from lamina.saving import file_limits
+
+    if not isinstance(json_string, (str, bytes, bytearray)):
+        raise ValueError(f"model_from_json: the text is not valid JSON (got {type(json_string).__name__}).")
+    config = file_limits.load_json(json_string, "model_from_json: the text")  # size and nesting checked first
     return model_from_config(config, custom_objects, safe_mode)
 
 
@@ -319,10 +320,7 @@ def model_from_yaml(yaml_string: str, custom_objects=None, safe_mode: bool | Non
     Example:
         >>> model = model_from_yaml(yaml_string)
     """
-    import yaml
+    from lamina.saving import file_limits
 
-    try:
-        config = yaml.safe_load(yaml_string)
-    except yaml.YAMLError as error:
-        raise ValueError(f"model_from_yaml: the text is not valid (safe) YAML: {error}") from error
+    config = file_limits.load_yaml(yaml_string, "model_from_yaml: the text")  # nesting checked before parsing
     return model_from_config(config, custom_objects, safe_mode)

@@ -15,7 +15,7 @@ import numpy as np
 
 from lamina import optimizers
 from lamina.backend import engine
-from lamina.backend.common.seed import numpy_rng
+from lamina.backend.common.seed import draw_seed, numpy_rng
 from lamina.callbacks.callback import CallbackList
 from lamina.callbacks.history import History
 from lamina.callbacks.progbar_logger import ProgbarLogger
@@ -33,6 +33,7 @@ from lamina.trainers.data.stream_loops import (
 )
 from lamina.trainers.fused_steps import FusedSteps
 from lamina.trainers.predict_runner import predict_only_runner
+from lamina.trainers.target_checks import TargetChecks, check_batch_targets, check_targets
 from lamina.utils import nest
 
 
@@ -104,6 +105,7 @@ class Trainer(GeneratorMethods):
             "weighted_metrics": weighted_metrics,
         }
         self._runner = None
+        self._target_checks = None  # built with the runner, for this compile's losses and metrics
         self._fused = FusedSteps(steps_per_execution)
         self._compiled_trainable = None
         self.compiled = True
@@ -154,16 +156,21 @@ class Trainer(GeneratorMethods):
         self._compile_loss.build(names)
         y_shapes = [tuple(a.shape) for a in (sample_y or [])] or [t.shape for t in y_pred]
         self._compile_metrics.build(names, self._compile_loss, y_shapes, [t.shape for t in y_pred])
+        output_shapes = [tuple(t.shape[1:]) for t in y_pred]
+        self._target_checks = TargetChecks(names, output_shapes, self._compile_loss, self._compile_metrics)
         self.optimizer.build(self._compiled_trainable)
         self._runner = engine.trainer.StepRunner(self, placement=placement_for(self))
 
-    def _data(self, x, y=None, sample_weight=None, class_weight=None, batch_size=None) -> ArrayData:
+    def _data(self, x, y=None, sample_weight=None, class_weight=None, batch_size=None, argument="x") -> ArrayData:
         """The arrays, checked against the model's inputs before anything is compiled.
 
         With `batch_size`, one batch is checked: a model with a fixed batch size
         (`batch_input_shape`) takes any number of samples in batches of that size.
+        No samples at all is refused, naming `argument`, as Keras 2 does.
         """
         data = ArrayData(self, x, y, sample_weight, class_weight)
+        if data.n == 0:
+            raise ValueError(f"Expected input data to be non-empty: {argument} has 0 samples.")
         if self.built:
             first = np.arange(data.n if batch_size is None else min(data.n, batch_size))
             self._check_inputs(data.take(first)[0])
@@ -193,12 +200,19 @@ class Trainer(GeneratorMethods):
         total, per_output = self._compile_loss(y, y_pred, sample_weight)
         penalty = regularization_total(self)
         if isinstance(penalty, float) and penalty == 0.0:
+            if training and all(loss is None for loss in self._compile_loss.losses):
+                raise ValueError(
+                    "The model has no loss to train: compile(loss=...) was not given one (for example "
+                    "compile(optimizer='adam', loss='mse')) and no layer added one with add_loss()."
+                )
             return total, per_output
         return total + penalty, per_output
 
     def _step_inputs(self, data: ArrayData, indices, k: int):
         """The batches at `indices`, stacked as k steps along a leading axis."""
         x, y, sw = data.take(indices)
+        if data.lazy:  # a file-backed y is read batch by batch: its labels are checked as they come
+            check_batch_targets(self, y, labels_only=True)
 
         def stack(array):
             return array.reshape((k, array.shape[0] // k, *array.shape[1:]))
@@ -284,6 +298,8 @@ class Trainer(GeneratorMethods):
             epochs = kwargs.pop("nb_epoch")
         _reject_unknown(kwargs, "fit")
         self._assert_compiled("fit")
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise ValueError(f"Expected epochs to be a positive integer, got epochs={epochs!r}.")
         batch_size = _check_batch_size(batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
         loading = _loading(max_queue_size, workers, use_multiprocessing)
@@ -306,14 +322,19 @@ class Trainer(GeneratorMethods):
                 streams.append(val_data)
             elif validation_data is not None:
                 val_batch = validation_batch_size or batch_size
-                val_data = self._data(*_unpack_validation(validation_data), batch_size=val_batch)
+                val_data = self._data(
+                    *_unpack_validation(validation_data), batch_size=val_batch, argument="validation_data"
+                )
             elif validation_split:
                 data, val_data = data.split(validation_split)
             if isinstance(data, ArrayData):
                 self._prepare(data)
+                check_targets(self, data)
                 steps = steps_per_epoch or -(-data.n // batch_size)
             else:
                 steps = data.steps
+            if isinstance(val_data, ArrayData):
+                check_targets(self, val_data, "validation y")
             history = History()
             user_callbacks = list(callbacks or [])
             built_in = [history] + _progbar_logger(verbose, user_callbacks)
@@ -322,7 +343,7 @@ class Trainer(GeneratorMethods):
             callback_list = CallbackList(user_callbacks + built_in, self, params)
             per_batch = callback_list.needs_every_batch()
             # BackupAndRestore restores the shuffling generator's state and moves `_initial_epoch` on in on_train_begin.
-            rng = self._shuffle_rng = numpy_rng()
+            rng = self._shuffle_rng = numpy_rng(engine.distribute.chief_seed(draw_seed()))  # one order, all processes
             self._initial_epoch = initial_epoch
             self.stop_training = False
             callback_list.call("on_train_begin", None)
@@ -424,6 +445,7 @@ class Trainer(GeneratorMethods):
             else:
                 data = self._data(x, y, sample_weight, batch_size=batch_size)
                 self._prepare(data)
+                check_targets(self, data)
                 total = steps or -(-data.n // batch_size)
             user_callbacks = list(callbacks or [])
             params = {"verbose": verbose, "epochs": 1, "steps": total}
@@ -531,6 +553,7 @@ class Trainer(GeneratorMethods):
         self._assert_compiled("train_on_batch")
         data = self._data(x, y, sample_weight, class_weight)
         self._prepare(data)
+        check_targets(self, data)
         if reset_metrics:
             self.reset_metrics()
         logs = self._host_logs(self._runner.train(*self._step_inputs(data, np.arange(data.n), 1)))
@@ -541,6 +564,7 @@ class Trainer(GeneratorMethods):
         self._assert_compiled("test_on_batch")
         data = self._data(x, y, sample_weight)
         self._prepare(data)
+        check_targets(self, data)
         if reset_metrics:
             self.reset_metrics()
         logs = self._host_logs(self._runner.test(*self._step_inputs(data, np.arange(data.n), 1)))

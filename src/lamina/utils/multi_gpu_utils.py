@@ -54,7 +54,7 @@ def multi_gpu_model(model, gpus=None, cpu_merge: bool = True, cpu_relocation: bo
     `fit`, `evaluate` and `predict` split each batch over the devices (a batch the device count does not divide
     runs whole on each device, so nothing is dropped); outputs and metrics cover the whole batch. The devices are
     the GPUs when the machine has them, else the CPU devices the engine sees (JAX can be given several with
-    `XLA_FLAGS=--xla_force_host_platform_device_count=8`). Data parallelism runs on the JAX engine.
+    `XLA_FLAGS=--xla_force_host_platform_device_count=8`, torch with `LAMINA_CPU_DEVICES=8`).
 
     Args:
         model: The template model (built).

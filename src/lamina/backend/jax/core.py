@@ -59,7 +59,7 @@ class Variable(_CommonVariable):
 
 def current_device():
     """The device of the innermost `lamina.backend.device` scope, else JAX's default device."""
-    return device_stack.current() or jax.devices()[0]
+    return device_stack.current() or jax.local_devices()[0]  # jax.devices()[0] is process 0's in a multi-process job
 
 
 def list_devices() -> list:

@@ -77,9 +77,10 @@ class StepRunner:
         self.mv = [] if predict_only else model._compile_metrics.variables
         eager = getattr(model, "_run_eagerly", False)
         wrap = (lambda fn, **kw: fn) if eager else jax.jit
-        self._train_fn = wrap(self._train_chunk, donate_argnums=(0,))
-        self._test_fn = wrap(self._test_chunk, donate_argnums=(1,))
-        self._predict_fn = wrap(self._predict_chunk)
+        options = {} if placement is None else placement.jit_options()  # across processes: outputs whole everywhere
+        self._train_fn = wrap(self._train_chunk, donate_argnums=(0,), **options)
+        self._test_fn = wrap(self._test_chunk, donate_argnums=(1,), **options)
+        self._predict_fn = wrap(self._predict_chunk, **options)
 
     def can_fuse(self, x_batch) -> bool:
         """Whether k steps may run as one `lax.scan` call (decided once, from one batch of x).

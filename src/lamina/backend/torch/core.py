@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 
 import numpy as np
 import torch
@@ -72,20 +73,36 @@ def current_device() -> torch.device:
 def list_devices() -> list:
     """The names of the devices torch sees, in lamina's form ("cpu:0", "gpu:0", ...).
 
-    torch has one CPU device; each visible CUDA device is a "gpu:N".
+    torch has one CPU device; `LAMINA_CPU_DEVICES=N` makes it N ("cpu:0" to "cpu:N-1", all the same CPU), so that
+    data parallelism (backend/torch/distribute.py) can run N gloo worker processes on CPU. Each visible CUDA device
+    is a "gpu:N".
 
     Example:
         >>> list_devices()
         ['cpu:0']
     """
-    return ["cpu:0"] + [f"gpu:{index}" for index in range(torch.cuda.device_count())]
+    cpus = [f"cpu:{index}" for index in range(cpu_device_count())]
+    return cpus + [f"gpu:{index}" for index in range(torch.cuda.device_count())]
+
+
+def cpu_device_count() -> int:
+    """How many CPU devices lamina lists on torch: `LAMINA_CPU_DEVICES` (default 1), checked."""
+    value = os.environ.get("LAMINA_CPU_DEVICES", "1").strip() or "1"
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"LAMINA_CPU_DEVICES must be a whole number >= 1, got {value!r}.")
+    return int(value)
 
 
 def resolve_device(kind: str, index: int) -> torch.device:
     """The torch device for ("cpu" | "gpu", index), or a ValueError naming what this machine has."""
     if kind == "cpu":
-        if index != 0:
-            raise ValueError(f"torch has a single CPU device, 'cpu:0'; got 'cpu:{index}'.")
+        count = cpu_device_count()
+        if index >= count:
+            raise ValueError(
+                f"torch has a single CPU device, 'cpu:0'; got 'cpu:{index}'."
+                if count == 1
+                else f"torch has {count} CPU devices (LAMINA_CPU_DEVICES), cpu:0 to cpu:{count - 1}; got 'cpu:{index}'."
+            )
         return torch.device("cpu")
     count = torch.cuda.device_count()
     if index >= count:

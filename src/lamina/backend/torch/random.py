@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import torch
 
 from lamina.backend.common import Variable
@@ -37,21 +39,40 @@ def _generator(seed) -> torch.Generator:
     return generator
 
 
+# In a data-parallel train step (backend/torch/distribute.py) each process holds one slice of the batch: (index,
+# count, slice size). A draw whose first axis is the slice is drawn for the whole batch and sliced, so each replica
+# gets its own part of the numbers one device would draw: distinct per replica, and the same as on one device.
+_replica_slice = threading.local()
+
+
+def _whole_batch(shape: tuple):
+    """The shape to draw and the slice of it this replica keeps (None: the shape is not the batch's)."""
+    index, count, size = getattr(_replica_slice, "value", (0, 1, 0))
+    if count == 1 or not shape or shape[0] != size:
+        return shape, None
+    return (size * count, *shape[1:]), slice(index * size, (index + 1) * size)
+
+
 def uniform(shape, minval=0.0, maxval=1.0, dtype="float32", seed=None):
-    out = torch.empty(tuple(shape), dtype=torch_dtype(dtype), device=current_device())
-    return out.uniform_(minval, maxval, generator=_generator(seed))
+    shape, part = _whole_batch(tuple(shape))
+    out = torch.empty(shape, dtype=torch_dtype(dtype), device=current_device())
+    out = out.uniform_(minval, maxval, generator=_generator(seed))
+    return out if part is None else out[part]
 
 
 def normal(shape, mean=0.0, stddev=1.0, dtype="float32", seed=None):
-    out = torch.empty(tuple(shape), dtype=torch_dtype(dtype), device=current_device())
-    return out.normal_(mean, stddev, generator=_generator(seed))
+    shape, part = _whole_batch(tuple(shape))
+    out = torch.empty(shape, dtype=torch_dtype(dtype), device=current_device())
+    out = out.normal_(mean, stddev, generator=_generator(seed))
+    return out if part is None else out[part]
 
 
 def dropout(x, rate, seed, noise_shape=None):
     """Zeroes a `rate` fraction of `x` and scales the rest by 1/(1-rate)."""
     x = convert_to_tensor(x)
     keep = 1.0 - rate
-    shape = tuple(noise_shape) if noise_shape is not None else tuple(x.shape)
+    shape, part = _whole_batch(tuple(noise_shape) if noise_shape is not None else tuple(x.shape))
     mask = torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(keep, generator=_generator(seed))
+    mask = mask if part is None else mask[part]
     # where, not x * mask / keep: rate=1 gives zeros (not 0/0), and inf/nan inputs that are dropped give 0.
     return torch.where(mask.bool(), x / keep, torch.zeros((), dtype=x.dtype, device=x.device))

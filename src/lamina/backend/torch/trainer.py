@@ -35,7 +35,9 @@ class StepRunner:
 
     def __init__(self, model, predict_only=False, placement=None):
         self.model = model
-        self.placement = placement  # always None: data parallelism on torch is not built yet (issue 15)
+        # A DataParallelPlacement (backend/torch/distribute.py) splits each batch over worker processes.
+        self.placement = placement
+        self._predict_only = predict_only
         trainable = model.trainable_variables if predict_only else model._compiled_trainable
         self.tv = list(trainable)
         trainable_ids = {id(v) for v in self.tv}
@@ -80,15 +82,25 @@ class StepRunner:
 
     def train(self, x, y, sw) -> list:
         """Runs one train step per leading index of x/y/sw; returns the metric results in log order."""
+        if self._parallel((x, y, sw)):
+            self.placement.replicas(self).train(x, y, sw)
+            return self._results()
         x, y, sw = device_put_batch(x), device_put_batch(y), device_put_batch(sw)
         for i in range(nest.leading_dim(x)):
             self._train_step(_index(x, i), _index(y, i), _index(sw, i))
         return self._results()
 
+    def _parallel(self, batch) -> bool:
+        """Whether a call on `batch` runs split over the placement's replicas (else whole, in this process)."""
+        return self.placement is not None and self.placement.replicas(self).splits(batch)
+
     # -------------------------------------------------------------- test
     def test(self, x, y, sw) -> list:
         """Runs one test step per leading index; returns the metric results in log order."""
         model = self.model
+        if self._parallel((x, y, sw)):
+            self.placement.replicas(self).test(x, y, sw)
+            return self._results()
         x, y, sw = device_put_batch(x), device_put_batch(y), device_put_batch(sw)
         with torch.no_grad():
             for i in range(nest.leading_dim(x)):
@@ -100,6 +112,8 @@ class StepRunner:
     # ----------------------------------------------------------- predict
     def predict(self, x) -> list:
         """The outputs for each leading index of x, stacked: [(k, batch, ...), ...]."""
+        if self._parallel(x):
+            return self.placement.replicas(self).predict(x)
         x = device_put_batch(x)
         steps = []
         with torch.no_grad():

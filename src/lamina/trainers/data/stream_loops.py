@@ -14,6 +14,7 @@ import numpy as np
 from lamina.backend import engine
 from lamina.trainers.data.array_data import ArrayData
 from lamina.trainers.data.stream_data import to_batch
+from lamina.trainers.target_checks import check_targets
 from lamina.utils import nest
 
 
@@ -42,6 +43,7 @@ def train_stream_epoch(model, stream, callback_list, per_batch: bool, class_weig
     with contextlib.closing(stream.batches()) as batches:
         for step, raw in enumerate(batches):
             batch = to_batch(model, stream, raw, step, "fit", class_weight)
+            check_targets(model, batch)  # each batch's labels and shapes, before the step trains on them
             if per_batch:
                 callback_list.on_train_batch_begin(step, None)
             logs = model._host_logs(model._runner.train(*stacked(batch)))
@@ -63,6 +65,7 @@ def evaluate_stream(model, stream, callback_list, in_fit: bool) -> dict:
     with contextlib.closing(stream.batches()) as batches:
         for step, raw in enumerate(batches):
             batch = to_batch(model, stream, raw, step, method)
+            check_targets(model, batch, "validation y" if in_fit else "y")
             if per_batch:
                 callback_list.call("on_test_batch_begin", step, None)
             logs = model._host_logs(model._runner.test(*stacked(batch)))
