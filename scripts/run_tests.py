@@ -49,20 +49,19 @@ def run_engine(engine: str, pytest_args: list[str], first: bool = True) -> tuple
 def compilation_cache(env: dict):
     """JAX's persistent compilation cache in a folder of this run only (removed after), unless one is set.
 
-    The test workers, and the interpreters tests start, compile many of the same small XLA programs; sharing them
-    saves about a sixth of the JAX run's CPU time. The folder starts empty each run, so CI times stay honest.
+    A test worker, and the interpreters its tests start, compile many of the same small XLA programs; keeping them
+    saves about a sixth of the JAX run's CPU time. tests/conftest.py gives each pytest worker its own sub-folder:
+    JAX writes entries without a lock (a size bound would add one, but then every write scans the whole folder),
+    so two workers must not share one. The folder starts empty each run, so CI times stay honest.
     """
-    if "JAX_COMPILATION_CACHE_DIR" in env:
+    if "JAX_COMPILATION_CACHE_DIR" in env or "LAMINA_TEST_JAX_CACHE" in env:
         yield
         return
     folder = tempfile.mkdtemp(prefix="lamina-jax-cache-")
     env.update(
-        JAX_COMPILATION_CACHE_DIR=folder,
+        LAMINA_TEST_JAX_CACHE=folder,
         JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
         JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",
-        # A size bound turns on the cache's file lock (the `filelock` package, which torch brings): two test workers
-        # then never read an entry the other is still writing.
-        JAX_COMPILATION_CACHE_MAX_SIZE=str(8 * 2**30),
     )
     try:
         yield

@@ -13,6 +13,12 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 # passes cost more than they save: without them the JAX suite needs about a third less CPU time (and the
 # interpreters the tests start inherit the setting). Results stay within every test's tolerance; speed is
 # measured in benchmarks/, which keep XLA's defaults. A user's own XLA_FLAGS win.
+# scripts/run_tests.py (`make test`) gives the run a fresh folder for JAX's compilation cache; each pytest worker
+# keeps its own part of it (JAX's cache has no lock), which the interpreters its tests start inherit.
+_CACHE = os.environ.get("LAMINA_TEST_JAX_CACHE")
+if _CACHE and os.environ.get("JAX_COMPILATION_CACHE_DIR", _CACHE).startswith(_CACHE):  # not a cache of the user's
+    _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = os.path.join(_CACHE, _worker)
 # Eight host devices stand in for eight GPUs in the data-parallel tests (tests/distribution); a model that uses
 # none of them runs on the first, as before.
 os.environ.setdefault(

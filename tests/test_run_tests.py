@@ -82,7 +82,7 @@ def test_engine_neutral_tests_are_left_out_only_when_asked(tmp_path, skip, expec
 def test_each_run_shares_a_fresh_jax_compilation_cache_removed_after(run_tests):
     env = {"PATH": "/bin"}
     with run_tests.compilation_cache(env):
-        folder = env["JAX_COMPILATION_CACHE_DIR"]
+        folder = env["LAMINA_TEST_JAX_CACHE"]
         assert os.path.isdir(folder) and os.listdir(folder) == []
         assert env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0"
     assert not os.path.exists(folder)

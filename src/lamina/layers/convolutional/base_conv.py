@@ -76,6 +76,25 @@ def add_bias(outputs, bias, data_format: str):
     return outputs + ops.reshape(bias, (1, -1) + (1,) * (outputs.ndim - 2))
 
 
+def check_kernel_fits(layer, input_shape) -> None:
+    """Refuses an input smaller than `layer`'s dilated kernel with padding "valid" (its output would be empty).
+
+    Checked on the static shape at every call, so a model is refused when it is built, and eager data of the
+    wrong size when it comes: the engines would otherwise return an empty array (JAX) or raise deep inside.
+    """
+    if layer.padding != "valid":
+        return
+    first = 1 if layer.data_format == "channels_last" else 2
+    sizes = tuple(input_shape)[first : first + layer.rank]
+    dilated = tuple((k - 1) * d + 1 for k, d in zip(layer.kernel_size, layer.dilation_rate))
+    if any(size is not None and size < need for size, need in zip(sizes, dilated)):
+        raise ValueError(
+            f'Layer "{layer.name}" ({type(layer).__name__}): the input\'s spatial size {sizes} is smaller than the '
+            f'kernel {tuple(layer.kernel_size)} (dilated to {dilated}) with padding="valid", so the output would be '
+            f'empty. Input shape: {tuple(input_shape)}. Use padding="same", a smaller kernel, or larger inputs.'
+        )
+
+
 class BaseConv(Layer):
     """N-D convolution with a kernel `(*kernel_size, input_channels // groups, filters)` and a bias `(filters,)`.
 
@@ -159,6 +178,7 @@ class BaseConv(Layer):
         self.built = True
 
     def call(self, inputs):
+        check_kernel_fits(self, inputs.shape)
         padding = self.padding
         if padding == "causal":
             # Causal: pad only before the steps, so output t sees inputs up to t and no later.

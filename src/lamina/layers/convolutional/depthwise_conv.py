@@ -6,6 +6,7 @@ from lamina import activations, config, initializers, ops, regularizers
 from lamina.layers.convolutional.base_conv import (
     add_bias,
     channel_axis,
+    check_kernel_fits,
     input_channels,
     normalize_padding,
     normalize_tuple,
@@ -92,6 +93,7 @@ class BaseDepthwiseConv(Layer):
         self.built = True
 
     def call(self, inputs):
+        check_kernel_fits(self, inputs.shape)
         outputs = ops.depthwise_conv(
             inputs,
             self.depthwise_kernel,

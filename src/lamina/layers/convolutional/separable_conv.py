@@ -6,6 +6,7 @@ from lamina import activations, config, initializers, ops, regularizers
 from lamina.layers.convolutional.base_conv import (
     add_bias,
     channel_axis,
+    check_kernel_fits,
     input_channels,
     normalize_padding,
     normalize_tuple,
@@ -102,6 +103,7 @@ class BaseSeparableConv(Layer):
         self.built = True
 
     def call(self, inputs):
+        check_kernel_fits(self, inputs.shape)
         outputs = ops.separable_conv(
             inputs,
             self.depthwise_kernel,
