@@ -47,6 +47,7 @@ import torch.multiprocessing as mp
 
 from lamina.backend.torch import random as torch_random
 from lamina.backend.torch.core import device_put_batch, device_scope
+from lamina.backend.torch.trainer import _index
 from lamina.utils import nest
 
 __all__ = ["DataParallelPlacement", "chief_seed", "initialize", "process_count", "process_index", "single_device"]
@@ -519,16 +520,6 @@ def _slice(tree, position: int, count: int):
     if isinstance(part, np.ndarray):
         return torch.from_numpy(np.ascontiguousarray(part))
     return part.contiguous()
-
-
-def _index(tree, i: int):
-    if tree is None:
-        return None
-    if isinstance(tree, dict):
-        return {key: value[i] for key, value in tree.items()}
-    if isinstance(tree, (list, tuple)):
-        return type(tree)(_index(value, i) for value in tree)
-    return tree[i]
 
 
 # ------------------------------------------------------------------------- the steps, run alike on every replica
