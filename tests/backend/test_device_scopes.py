@@ -13,68 +13,7 @@ import pytest
 import lamina
 from lamina.backend.common.device import parse_device_name
 
-# The FAQ's two-branch example with one shared encoder. A shared Dense over flattened sequences stands in for the
-# FAQ's shared LSTM until recurrent layers land (issue 4). On JAX, two host devices are forced so that the two
-# branches really use different devices; torch has one CPU device, so both branches use cpu:0 there.
-EXAMPLE = textwrap.dedent(
-    """
-    import json
-    import numpy as np
-    import lamina as keras
-    from lamina import layers
-
-    second = "cpu:1" if keras.backend.backend() == "jax" else "cpu:0"
-    tweet_a = keras.Input(shape=(14, 8))
-    tweet_b = keras.Input(shape=(14, 8))
-    flat = layers.Flatten()
-    shared_encoder = layers.Dense(6, activation="tanh")
-
-    with keras.backend.device("/cpu:0"):
-        encoded_a = shared_encoder(flat(tweet_a))
-    with keras.backend.device(second):
-        encoded_b = shared_encoder(flat(tweet_b))
-    with keras.backend.device("/cpu:0"):
-        merged_vector = layers.concatenate([encoded_a, encoded_b], axis=-1)
-    predictions = layers.Dense(1, activation="sigmoid")(merged_vector)
-    model = keras.Model(inputs=[tweet_a, tweet_b], outputs=predictions)
-
-    rng = np.random.default_rng(0)
-    xa = rng.random((8, 14, 8)).astype("float32")
-    xb = rng.random((8, 14, 8)).astype("float32")
-    kernel, bias, out_kernel, out_bias = model.get_weights()
-    encode = lambda x: np.tanh(x.reshape(len(x), -1) @ kernel + bias)
-    expected = 1 / (1 + np.exp(-(np.concatenate([encode(xa), encode(xb)], -1) @ out_kernel + out_bias)))
-    predicted = model.predict([xa, xb], verbose=0)
-    eager = keras.ops.convert_to_numpy(model([xa, xb]))
-
-    with keras.backend.device(second):
-        placed = layers.Dense(3)
-        placed(np.ones((1, 2), "float32"))
-    model.compile("sgd", "binary_crossentropy")
-    history = model.fit([xa, xb], np.ones((8, 1), "float32"), epochs=2, verbose=0)
-    print(json.dumps({
-        "max_error": float(np.abs(predicted - expected).max()),
-        "eager_error": float(np.abs(eager - expected).max()),
-        "placed_device": str(keras.ops.convert_to_numpy(placed.kernel.value).shape) + "@" + (
-            str(sorted(d.id for d in placed.kernel.value.devices())) if hasattr(placed.kernel.value, "devices")
-            else str(placed.kernel.value.device)
-        ),
-        "losses": history.history["loss"],
-    }))
-    """
-)
-
-
-def test_faq_two_branch_example_with_device_scopes(tmp_path):
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", KERAS_HOME=str(tmp_path))
-    result = subprocess.run([sys.executable, "-c", EXAMPLE], env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert report["max_error"] < 1e-5
-    assert report["eager_error"] < 1e-5
-    expected_device = "[1]" if lamina.backend.backend() == "jax" else "cpu"
-    assert report["placed_device"] == f"(2, 3)@{expected_device}"
-    assert len(report["losses"]) == 2 and report["losses"][1] < report["losses"][0]
+# The FAQ's two-branch example trained with its branches on two devices: tests/backend/test_device_parallel_steps.py.
 
 
 @pytest.mark.parametrize(

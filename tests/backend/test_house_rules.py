@@ -43,9 +43,10 @@ def test_jax_engine_does_not_import_torch_and_back():
 
 
 def _public_names(engine: str) -> dict:
+    """{module stem: sorted __all__} of an engine's public modules (private `_` modules hold one engine's internals)."""
     names = {}
     for path in sorted((SRC / "backend" / engine).glob("*.py")):
-        if path.name == "__init__.py":
+        if path.name.startswith("_"):
             continue
         module = importlib.import_module(f"lamina.backend.{engine}.{path.stem}")
         names[path.stem] = sorted(getattr(module, "__all__", []))
@@ -55,6 +56,16 @@ def _public_names(engine: str) -> dict:
 def test_engine_exports_are_declared():
     for stem, names in _public_names("jax").items():
         assert names, f"backend/jax/{stem}.py declares no __all__"
+
+
+def test_private_engine_modules_export_nothing():
+    # A private module (backend/torch/_workers.py) has no twin on the other engine, so it may declare no names.
+    for engine in ("jax", "torch"):
+        for path in sorted((SRC / "backend" / engine).glob("_*.py")):
+            if path.name == "__init__.py":
+                continue
+            module = importlib.import_module(f"lamina.backend.{engine}.{path.stem}")
+            assert not getattr(module, "__all__", []), f"backend/{engine}/{path.name} is private: no __all__"
 
 
 def test_both_engines_export_the_same_names():

@@ -119,6 +119,12 @@ def test_data_parallel_distribution_for_a_plain_fit():
     assert distribution.distribution() is None
     _assert_same_training(single, model, history_single, history)
     _assert_replicated(model, model, 2)
+    with distribution.DataParallel(devices=["cpu:1", "cpu:2"]).scope():  # compiled in the scope, fit outside it
+        compiled_inside = _model()
+        compiled_inside.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = compiled_inside.fit(x, y, batch_size=16, epochs=3, verbose=0, shuffle=False).history
+    _assert_same_training(single, compiled_inside, history_single, history)
+    _assert_replicated(compiled_inside, compiled_inside, 2)
     assert not JAX or {d.id for d in model.weights[0].value.sharding.device_set} == {1, 2}
     distribution.set_distribution(distribution.DataParallel())
     try:

@@ -5,7 +5,8 @@ split each batch over the devices, keep a copy of the weights on each and reduce
 step, so its numbers are those of one device training on the whole batch. `multi_gpu_model` (Keras 2's way,
 `lamina.utils.multi_gpu_model`) uses the same machinery for one model. The JAX engine runs it on a device mesh in
 one process; the torch engine in one process per device (backend/torch/distribute.py). Several processes (machines) join
-one job with `initialize()` (`lamina.distribution.multi_host`); on JAX `DataParallel()` then spans all their devices.
+one job with `initialize()` (`lamina.distribution.multi_host`); `DataParallel()` then spans all their devices on
+JAX, and all the processes on torch (one device each; `multi_gpu_model` too).
 
 Example:
     >>> lamina.distribution.set_distribution(lamina.distribution.DataParallel())  # every GPU (or CPU device)
@@ -139,7 +140,7 @@ class DataParallel:
             stack.pop()
 
     def __repr__(self) -> str:
-        return f"DataParallel(devices={self.devices})"
+        return f"DataParallel(devices={getattr(self, 'devices', None)})"  # also for one whose __init__ failed
 
 
 def set_distribution(value: DataParallel | None) -> None:
@@ -165,8 +166,9 @@ def distribution() -> DataParallel | None:
 
 
 def placement_for(model):
-    """The engine placement a model's steps use: its own (multi_gpu_model) or the current distribution's; or None."""
-    chosen = getattr(model, "_data_parallel", None) or distribution()
+    """The engine placement a model's steps use: its own (multi_gpu_model), the current distribution's, else that of
+    the distribution the model was compiled under; or None."""
+    chosen = getattr(model, "_data_parallel", None) or distribution() or getattr(model, "_distribution", None)
     return None if chosen is None else chosen.placement()
 
 

@@ -7,10 +7,16 @@ Every process runs the same program. The job's shape comes from the arguments, e
 (`jax.distributed.initialize`, gloo collectives on CPU; `torch.distributed.init_process_group`, NCCL on GPUs and
 gloo on CPU).
 
-After it, on JAX, `DataParallel()` spans every device of every process. Each process passes the same arrays to
+After it, `DataParallel()` spans every device of every process on JAX; on torch each process is one replica, on
+its own device (`cuda:LOCAL_RANK`, else the CPU), and so is each under `multi_gpu_model` (the device list it
+names is not used in a job). Each process passes the same arrays to
 `fit` (or the same Sequence / generator, yielding the same batches) and puts only its own devices' share of each
 batch on them; `fit` shuffles with a seed taken from process 0. Only process 0 writes files and progress bars
 (`is_chief()`), and a model it saves loads on one device.
+
+A process that dies stops the others with a RuntimeError rather than a hang: at once on torch; on JAX's CPU
+collectives once LAMINA_DISTRIBUTED_TIMEOUT (seconds, default 600) has passed, naming the process that stopped.
+Start every process again and `BackupAndRestore` resumes the fit from its last backup.
 
 Example:
     >>> # on each machine: KERAS_DISTRIBUTION_JOB_ADDRESSES=10.0.0.1:1234 KERAS_DISTRIBUTION_NUM_PROCESSES=2

@@ -422,6 +422,11 @@ def run_nodes(nodes, values: dict, masks: dict, mask_makers, shifts=None) -> Non
     Functional models and `K.gradients` run their graphs with it.
     """
 
+    if engine.placement.is_pipelined() and not shifts:
+        for device, segment in _segments(nodes):
+            _run_segment(device, segment, values, masks, mask_makers)
+        return
+
     def lookup(item):
         return values[id(item)] if isinstance(item, KerasTensor) else item
 
@@ -436,14 +441,53 @@ def run_nodes(nodes, values: dict, masks: dict, mask_makers, shifts=None) -> Non
         if node.device is None:
             outputs, out_mask = _call_node(node, args, kwargs, with_masks, in_mask)
         else:
-            with engine.core.device_scope(node.device):
-                outputs, out_mask = _call_node(node, args, kwargs, with_masks, in_mask)
+            outputs, out_mask = engine.placement.call_on_device(
+                node.device,
+                [node],
+                lambda a, k, m, node=node, with_masks=with_masks: _call_node(node, a, k, with_masks, m),
+                (args, kwargs, in_mask),
+                (with_masks, _call_context().training),
+            )
         for tensor, value in zip(node.output_tensors, nest.flatten(outputs)):
             values[id(tensor)] = value if not shifts or id(tensor) not in shifts else value + shifts[id(tensor)]
         if out_mask is not None:
             for tensor, value in zip(node.output_tensors, masks_for_outputs(out_mask, len(node.output_tensors))):
                 if value is not None:
                     masks[id(tensor)] = value
+
+
+def _segments(nodes) -> list:
+    """[(device, [nodes])]: runs of consecutive nodes with the same device scope (None: the home device)."""
+    segments = []
+    for node in nodes:
+        if segments and segments[-1][0] == node.device:
+            segments[-1][1].append(node)
+        else:
+            segments.append((node.device, [node]))
+    return segments
+
+
+def _run_segment(device, segment, values: dict, masks: dict, mask_makers) -> None:
+    """One segment of a pipelined step as one program on `device` (backend/<engine>/placement.py)."""
+    produced = {id(tensor) for node in segment for tensor in node.output_tensors}
+    needed = []
+    for node in segment:
+        for item in nest.flatten((node.args, node.kwargs)):
+            if isinstance(item, KerasTensor) and id(item) not in produced and id(item) not in needed:
+                needed.append(id(item))
+    inputs = {key: values[key] for key in needed}
+    in_masks = {key: masks[key] for key in needed if key in masks}
+
+    def run(inputs, in_masks):
+        local_values, local_masks = dict(inputs), dict(in_masks)
+        run_nodes(segment, local_values, local_masks, mask_makers)
+        out_masks = {key: local_masks[key] for key in produced if key in local_masks}
+        return {key: local_values[key] for key in produced}, out_masks
+
+    key = (tuple(id(node) for node in segment), _call_context().training)
+    out, out_masks = engine.placement.call_on_device(device, segment, run, (inputs, in_masks), key)
+    values.update(out)
+    masks.update(out_masks)
 
 
 def _call_node(node, args, kwargs, with_masks: bool, in_mask):

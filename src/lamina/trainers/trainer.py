@@ -19,7 +19,7 @@ from lamina.backend.common.seed import draw_seed, numpy_rng
 from lamina.callbacks.callback import CallbackList
 from lamina.callbacks.history import History
 from lamina.callbacks.progbar_logger import ProgbarLogger
-from lamina.distribution import placement_for
+from lamina.distribution import distribution, placement_for
 from lamina.dtype_policies.dtype_policy import needs_loss_scaling
 from lamina.trainers.compile_utils import CompileLoss, CompileMetrics, masked_sample_weights, regularization_total
 from lamina.trainers.data.array_data import ArrayData, balanced_chunk, batch_chunks, epoch_order
@@ -106,6 +106,7 @@ class Trainer(GeneratorMethods):
         }
         self._runner = None
         self._target_checks = None  # built with the runner, for this compile's losses and metrics
+        self._distribution = distribution()  # compiled in a distribution's scope: fit outside it still uses it
         self._fused = FusedSteps(steps_per_execution)
         self._compiled_trainable = None
         self.compiled = True

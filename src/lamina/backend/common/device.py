@@ -53,3 +53,13 @@ def current():
 def handles() -> tuple:
     """Every scoped device handle of this thread, outermost first."""
     return tuple(getattr(_local, "stack", None) or ())
+
+
+def devices_ran_on(node) -> set:
+    """The names ("cpu:1", "gpu:0", ...) of the devices holding a graph node's outputs after its last placed call.
+
+    Example:
+        >>> devices_ran_on(model._nodes[2])
+        {'cpu:1'}
+    """
+    return set(getattr(node, "_ran_on", ()))

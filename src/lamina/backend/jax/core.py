@@ -133,8 +133,19 @@ def convert_to_numpy(x) -> np.ndarray:
 
 
 def convert_to_numpy_tree(tree):
-    """A nested structure of arrays fetched to the host in one transfer."""
-    return jax.device_get(tree)
+    """A nested structure of arrays fetched to the host in one transfer.
+
+    Where a step's collective failed because another process of the job stopped, the error names that process.
+    """
+    try:
+        return jax.device_get(tree)
+    except jax.errors.JaxRuntimeError as error:
+        from lamina.backend.jax.distribute import peer_failure
+
+        failure = peer_failure(error)
+        if failure is None:
+            raise
+        raise failure from error
 
 
 def is_tensor(x) -> bool:

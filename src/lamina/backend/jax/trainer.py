@@ -12,6 +12,8 @@ import jax
 
 from lamina.backend.common import StatelessScope
 from lamina.backend.common.replicas import replica_context
+from lamina.backend.jax import placement as _placement
+from lamina.backend.jax.core import current_device
 from lamina.backend.jax.distribute import single_device
 from lamina.utils import nest
 
@@ -81,6 +83,17 @@ class StepRunner:
         self._train_fn = wrap(self._train_chunk, donate_argnums=(0,), **options)
         self._test_fn = wrap(self._test_chunk, donate_argnums=(1,), **options)
         self._predict_fn = wrap(self._predict_chunk, **options)
+        # Device scopes on other devices than the home one: one compiled program per node (backend/jax/placement.py).
+        self.home = None if eager or placement is not None else _pipeline_home(model)
+        if self.home is not None:
+            self._train_fn, self._test_fn, self._predict_fn = (
+                self._pipelined_train,
+                self._pipelined_test,
+                self._pipelined_predict,
+            )
+            self._apply_fn = jax.jit(self._apply_and_measure, static_argnums=(10,))
+            self._measure_fn = jax.jit(self._measure, static_argnums=(7,))
+            self._results_fn = jax.jit(self._results)
 
     def can_fuse(self, x_batch) -> bool:
         """Whether k steps may run as one `lax.scan` call (decided once, from one batch of x).
@@ -90,7 +103,9 @@ class StepRunner:
         convolves runs one step per call.
         """
         if self._fusable is None:
-            if jax.default_backend() != "cpu":
+            if self.home is not None:
+                self._fusable = False  # pipelined steps run one at a time
+            elif jax.default_backend() != "cpu":
                 self._fusable = True
             else:
                 sample = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), x_batch)
@@ -100,6 +115,8 @@ class StepRunner:
 
     def _place(self, state, batch):
         """The step's arguments where they run: replicated state and split batches on a mesh, else one device."""
+        if self.home is not None:
+            return jax.device_put(state, self.home), batch
         if self.placement is None:
             return single_device(state), batch
         return self.placement.replicate(state), self.placement.split(batch, axis=1)
@@ -114,29 +131,47 @@ class StepRunner:
 
     # ------------------------------------------------------------- train
     def _train_step(self, state, batch):
-        model = self.model
         tv_vals, ntv_vals, ov_vals, mv_vals = state
         x, y, sw = batch
+        grads, total, y_pred, per_output, ntv_vals, masks = self._gradients(tv_vals, ntv_vals, ov_vals, x, y, sw)
+        count = nest.leading_dim(x)
+        tv_vals, ov_vals, mv_vals = self._apply_and_measure(
+            tv_vals, ov_vals, mv_vals, grads, y, y_pred, sw, total, per_output, masks, count
+        )
+        return (tv_vals, ntv_vals, ov_vals, mv_vals)
+
+    def _gradients(self, tv_vals, ntv_vals, ov_vals, x, y, sw):
+        """The loss's gradients with respect to the trainable values, and what the metrics need."""
+        model = self.model
 
         def loss_fn(tv_now):
             with _scope((self.tv, tv_now), (self.ntv, ntv_vals)) as scope:
-                y_pred = nest.flatten(model(x, training=True))
+                y_pred = self._at_home(nest.flatten(model(x, training=True)))
                 total, per_output = model._compute_loss(x, y, y_pred, sw, training=True)
                 new_ntv = scope.values_for(self.ntv)
-            masks = getattr(model, "_output_masks_for_metrics", None)  # out of the gradient trace, as aux
+            masks = self._at_home(getattr(model, "_output_masks_for_metrics", None))  # out of the gradient trace
             with _scope((self.ov, ov_vals)):  # a LossScaleOptimizer's scale is optimizer state
                 scaled = model.optimizer.scale_loss(total)
             return scaled, (total, y_pred, per_output, new_ntv, masks)
 
         (_, (total, y_pred, per_output, ntv_vals, masks)), grads = jax.value_and_grad(loss_fn, has_aux=True)(tv_vals)
+        return grads, total, y_pred, per_output, ntv_vals, masks
+
+    def _apply_and_measure(self, tv_vals, ov_vals, mv_vals, grads, y, y_pred, sw, total, per_output, masks, count):
         with _scope((self.tv, tv_vals), (self.ov, ov_vals)) as scope:
-            model.optimizer.apply(grads, self.tv)
+            self.model.optimizer.apply(grads, self.tv)
             tv_vals = scope.values_for(self.tv)
             ov_vals = scope.values_for(self.ov)
+        return tv_vals, ov_vals, self._measure(mv_vals, y, y_pred, sw, total, per_output, masks, count)
+
+    def _measure(self, mv_vals, y, y_pred, sw, total, per_output, masks, count):
         with _scope((self.mv, mv_vals)) as scope:
-            model._compile_metrics.update(y, y_pred, sw, total, per_output, nest.leading_dim(x), masks)
-            mv_vals = scope.values_for(self.mv)
-        return (tv_vals, ntv_vals, ov_vals, mv_vals)
+            self.model._compile_metrics.update(y, y_pred, sw, total, per_output, count, masks)
+            return scope.values_for(self.mv)
+
+    def _at_home(self, tree):
+        """`tree` on the home device in a pipelined step (the last node may have run elsewhere), else `tree`."""
+        return tree if self.home is None or tree is None else jax.device_put(tree, self.home)
 
     def _results(self, mv_vals) -> list:
         with _scope((self.mv, mv_vals)):
@@ -166,14 +201,12 @@ class StepRunner:
         x, y, sw = batch
         model = self.model
         with _scope((self.tv, tv_vals), (self.ntv, ntv_vals)) as scope:
-            y_pred = nest.flatten(model(x, training=False))
+            y_pred = self._at_home(nest.flatten(model(x, training=False)))
             total, per_output = model._compute_loss(x, y, y_pred, sw, training=False)
             ntv_vals = scope.values_for(self.ntv)
-        masks = getattr(model, "_output_masks_for_metrics", None)
-        with _scope((self.mv, mv_vals)) as scope:
-            model._compile_metrics.update(y, y_pred, sw, total, per_output, nest.leading_dim(x), masks)
-            mv_vals = scope.values_for(self.mv)
-        return (ntv_vals, mv_vals)
+        masks = self._at_home(getattr(model, "_output_masks_for_metrics", None))
+        measure = self._measure if self.home is None else self._measure_fn
+        return (ntv_vals, measure(mv_vals, y, y_pred, sw, total, per_output, masks, nest.leading_dim(x)))
 
     def _test_chunk(self, tv_vals, state, x, y, sw):
         steps = nest.flatten(x)[0].shape[0]
@@ -194,7 +227,7 @@ class StepRunner:
     # ----------------------------------------------------------- predict
     def _predict_step(self, tv_vals, ntv_vals, x):
         with _scope((self.tv, tv_vals), (self.ntv, ntv_vals)) as scope:
-            outputs = nest.flatten(self.model(x, training=False))
+            outputs = self._at_home(nest.flatten(self.model(x, training=False)))
             ntv_vals = scope.values_for(self.ntv)
         return ntv_vals, outputs
 
@@ -210,3 +243,33 @@ class StepRunner:
         ntv_vals, outputs = self._predict_fn(tv_vals, ntv_vals, x)
         _write_back(self.ntv, ntv_vals)
         return outputs
+
+    # --------------------------------------------------------- pipelined
+    def _pipelined_train(self, state, x, y, sw):
+        """One train step with each node compiled on its own device; the update compiled on the home device."""
+        tv_vals, ntv_vals, ov_vals, mv_vals = state
+        x, y, sw = _first((x, y, sw))
+        with _placement.pipelined(self.home):
+            grads, total, y_pred, per_output, ntv_vals, masks = self._gradients(tv_vals, ntv_vals, ov_vals, x, y, sw)
+        count = nest.leading_dim(x)
+        tv_vals, ov_vals, mv_vals = self._apply_fn(
+            tv_vals, ov_vals, mv_vals, grads, y, y_pred, sw, total, per_output, masks, count
+        )
+        return (tv_vals, ntv_vals, ov_vals, mv_vals), self._results_fn(mv_vals)
+
+    def _pipelined_test(self, tv_vals, state, x, y, sw):
+        with _placement.pipelined(self.home):
+            state = self._test_step(tv_vals, state, _first((x, y, sw)))
+        return state, self._results_fn(state[1])
+
+    def _pipelined_predict(self, tv_vals, ntv_vals, x):
+        with _placement.pipelined(self.home):
+            ntv_vals, outputs = self._predict_step(tv_vals, ntv_vals, _first(x))
+        return ntv_vals, [o[None] for o in outputs]
+
+
+def _pipeline_home(model):
+    """The home device when the model's graph has nodes scoped to other devices (a pipelined step), else None."""
+    home = current_device()
+    scoped = {node.device for node in getattr(model, "_nodes", ())} - {None, home}
+    return home if scoped else None

@@ -23,6 +23,7 @@ from lamina.backend.torch import distribute as distribute  # noqa: E402
 from lamina.backend.torch import nn as nn  # noqa: E402
 from lamina.backend.torch import numpy as numpy  # noqa: E402
 from lamina.backend.torch import optimizers as optimizers  # noqa: E402
+from lamina.backend.torch import placement as placement  # noqa: E402
 from lamina.backend.torch import random as random  # noqa: E402
 from lamina.backend.torch import trainer as trainer  # noqa: E402
 

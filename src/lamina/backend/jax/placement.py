@@ -1,0 +1,193 @@
+"""Device parallelism inside compiled steps: a functional model's device-scoped layers run on their devices.
+
+XLA compiles one program for one set of devices, so a model whose layers were called under
+`lamina.backend.device(...)` scopes on different devices cannot be one jitted step. The step runner then runs its
+steps *pipelined*: each run of consecutive graph nodes with the same scope is its own compiled program (cached per
+run and input shapes), run on the scope's device, or on the step's home device (where the variables and the
+optimizer live) for nodes without a scope. The weights and inputs a run needs are copied to its device, its outputs
+move on to the next run's device, and JAX's asynchronous dispatch lets two branches on two devices run at the same
+time.
+Gradients flow through the copies (their transpose copies the cotangents back), so the backward pass of each node
+runs on the node's device too. Layers nested inside one node run within that node's program.
+
+Example:
+    >>> with pipelined(home_device):
+    ...     outputs = model(x, training=True)  # each node: one compiled program on its own device
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import jax
+
+from lamina.backend.common import StatelessScope
+from lamina.backend.common.device import devices_ran_on
+from lamina.backend.common.scopes import current_stateless_scope
+from lamina.backend.jax.core import current_device, device_scope
+
+__all__ = ["call_on_device", "devices_ran_on", "is_pipelined", "pipelined"]
+
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def pipelined(home):
+    """Inside, `call_on_device` runs each node as its own compiled program; `home` holds the state.
+
+    Example:
+        >>> with pipelined(jax.devices()[0]):
+        ...     y = model(x)
+    """
+    previous = getattr(_local, "home", None)
+    _local.home = home
+    try:
+        yield home
+    finally:
+        _local.home = previous
+
+
+def is_pipelined() -> bool:
+    """True inside `pipelined` (and not inside a node's own program)."""
+    return getattr(_local, "home", None) is not None
+
+
+def call_on_device(device, nodes, fn, tree, key):
+    """`fn(*tree)` (the calls of a run of graph `nodes`) run on `device` (None: the home device).
+
+    Inside `pipelined`, one compiled program per run of nodes and `key` (the static parts of the call: training
+    flag, mask handling), with the nodes' layers' variables read from the step's state and copied to `device`.
+    An eager call outside a step runs the same way (the weights may live on another device). Inside a jitted step
+    that is not pipelined the nodes run inline: XLA places the whole program.
+
+    Example:
+        >>> outputs, mask = call_on_device(gpu1, [node], run_node, (args, kwargs, in_mask), key)
+    """
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    if not is_pipelined():
+        if any(isinstance(leaf, jax.core.Tracer) for leaf in leaves):  # inside a jitted step: one program
+            with device_scope(device):
+                return fn(*tree)
+        with pipelined(current_device()):  # eager: the weights may live elsewhere; copy them as a step does
+            return call_on_device(device, nodes, fn, tree, key)
+    target = device if device is not None else _local.home
+    dynamic = [i for i, leaf in enumerate(leaves) if _is_array(leaf)]
+    static = tuple((i, leaf) for i, leaf in enumerate(leaves) if i not in set(dynamic))
+    program = _program(nodes[0], fn, (key, treedef, static, tuple(dynamic)), _layers_of(nodes))
+    outer = current_stateless_scope()
+    values = [_current(outer, v) for v in program.variables]
+    moved = _moved(([leaves[i] for i in dynamic], values), target)
+    outputs, updated, losses = program(*moved)
+    _keep(outer, program, updated, losses)
+    ran_on = _devices_of(outputs)
+    for node in nodes:
+        node._ran_on = ran_on
+    return outputs
+
+
+class _Program:
+    """Some nodes' compiled calls: (inputs, variable values) -> (outputs, updated variable values, added losses)."""
+
+    def __init__(self, layers, fn, treedef, static, dynamic):
+        self.fn = fn
+        self.variables = _unique(v for layer in layers for v in layer.variables)
+        self.sublayers = _unique(sub for layer in layers for sub in layer._flatten_layers())
+        self.treedef, self.static, self.dynamic = treedef, static, dynamic
+        self.updated_indices = ()
+        self.compiled = jax.jit(self._pure)
+
+    def __call__(self, inputs, values):
+        return self.compiled(inputs, values)
+
+    def _pure(self, inputs, values):
+        leaves = [None] * (len(self.static) + len(self.dynamic))
+        for i, leaf in self.static:
+            leaves[i] = leaf
+        for i, leaf in zip(self.dynamic, inputs):
+            leaves[i] = leaf
+        tree = jax.tree_util.tree_unflatten(self.treedef, leaves)
+        variables, flat = self.variables, self.sublayers
+        with StatelessScope(zip(variables, values)) as scope:
+            initial = scope.values_for(variables)
+            counts = [len(sub._losses) for sub in flat]
+            _local.home, home = None, _local.home  # layers nested in this node run inside its program
+            try:
+                outputs = self.fn(*tree)
+            finally:
+                _local.home = home
+            final = scope.values_for(variables)
+        self.updated_indices = tuple(i for i, (a, b) in enumerate(zip(initial, final)) if a is not b)
+        losses = []
+        for sub, count in zip(flat, counts):
+            losses.append(sub._losses[count:])
+            del sub._losses[count:]  # traced values must not outlive the trace
+        return outputs, [final[i] for i in self.updated_indices], losses
+
+
+def _program(owner, fn, key, layers) -> _Program:
+    cache = owner.__dict__.setdefault("_placed_programs", {})
+    program = cache.get(key)
+    if program is None:
+        _, treedef, static, dynamic = key
+        program = cache[key] = _Program(layers, fn, treedef, static, dynamic)
+    return program
+
+
+def _layers_of(nodes) -> list:
+    return _unique(node.layer for node in nodes)
+
+
+def _unique(items) -> list:
+    seen, out = set(), []
+    for item in items:
+        if id(item) not in seen:
+            seen.add(id(item))
+            out.append(item)
+    return out
+
+
+def _keep(outer, program, updated, losses) -> None:
+    """The nodes' variable updates (moved home) into the step's state, and their losses onto their layers."""
+    updated = _moved(updated, _local.home)
+    for i, value in zip(program.updated_indices, updated):
+        if outer is not None:
+            outer.add_update(program.variables[i], value)
+        else:
+            program.variables[i].assign(value)
+    for sub, added in zip(program.sublayers, losses):
+        for loss in added:
+            sub.add_loss(loss)
+
+
+def _current(scope, variable):
+    found = scope.get_current_value(variable) if scope is not None else None
+    return variable._value if found is None else found
+
+
+def _is_array(leaf) -> bool:
+    return isinstance(leaf, jax.Array) or hasattr(leaf, "__array__") and hasattr(leaf, "dtype")
+
+
+def _moved(tree, device):
+    """`tree` on `device`, copying only the leaves elsewhere (under autodiff every copy costs a traced step)."""
+    return jax.tree_util.tree_map(lambda x: x if _device_of(x) == device else jax.device_put(x, device), tree)
+
+
+def _device_of(leaf):
+    while isinstance(leaf, jax.core.Tracer) and hasattr(leaf, "primal"):
+        leaf = leaf.primal
+    if isinstance(leaf, jax.Array) and not isinstance(leaf, jax.core.Tracer):
+        devices = leaf.devices()
+        return next(iter(devices)) if len(devices) == 1 else None
+    return None
+
+
+def _devices_of(tree) -> list:
+    names = set()
+    for leaf in jax.tree_util.tree_leaves(tree):
+        while isinstance(leaf, jax.core.Tracer) and hasattr(leaf, "primal"):
+            leaf = leaf.primal
+        if isinstance(leaf, jax.Array) and not isinstance(leaf, jax.core.Tracer):
+            names.update(f"{d.platform}:{d.id}" for d in leaf.devices())
+    return sorted(names)
