@@ -47,7 +47,7 @@ def _data(n: int = 70):
 
 def _fit(model, x, y, **kwargs):
     model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model.fit(x, y, batch_size=16, epochs=3, verbose=0, shuffle=False, **kwargs).history
+    return model.fit(x, y, **{"batch_size": 16, "epochs": 3, "verbose": 0, "shuffle": False, **kwargs}).history
 
 
 def _assert_same_training(single, parallel, history_single, history_parallel):
@@ -73,6 +73,22 @@ def test_multi_gpu_model_trains_as_one_device_does():
     np.testing.assert_allclose(
         parallel.evaluate(x, y, verbose=0), single.evaluate(x, y, verbose=0), rtol=1e-5, atol=1e-6
     )
+
+
+def test_the_faq_s_eight_devices_train_evaluate_and_predict_as_one(monkeypatch):
+    # The FAQ's `multi_gpu_model(model, gpus=8)` with batch 256 = 8 x 32, here 8 x 4: 8 JAX host devices (conftest),
+    # or on torch 8 CPU devices, the main process and 7 gloo workers.
+    monkeypatch.setenv("LAMINA_CPU_DEVICES", "8")
+    x, y = _data(64)
+    single = _model()
+    history_single = _fit(single, x, y, epochs=1, batch_size=32)
+    template = _model()
+    parallel = utils.multi_gpu_model(template, gpus=8)
+    _assert_same_training(single, template, history_single, _fit(parallel, x, y, epochs=1, batch_size=32))
+    _assert_replicated(parallel, template, 8)
+    np.testing.assert_allclose(parallel.predict(x, batch_size=32, verbose=0), single.predict(x, verbose=0), rtol=1e-5)
+    evaluated = parallel.evaluate(x, y, batch_size=32, verbose=0)
+    np.testing.assert_allclose(evaluated, single.evaluate(x, y, verbose=0), rtol=1e-5)
 
 
 @needs_devices

@@ -478,13 +478,22 @@ def _run_segment(device, segment, values: dict, masks: dict, mask_makers) -> Non
     inputs = {key: values[key] for key in needed}
     in_masks = {key: masks[key] for key in needed if key in masks}
 
+    ctx = _call_context()
+    depth, training = ctx.depth, ctx.training
+
     def run(inputs, in_masks):
-        local_values, local_masks = dict(inputs), dict(in_masks)
-        run_nodes(segment, local_values, local_masks, mask_makers)
+        # The call context of this call, also when the engine traces the segment again for its backward pass.
+        previous = ctx.depth, ctx.training
+        ctx.depth, ctx.training = depth, training
+        try:
+            local_values, local_masks = dict(inputs), dict(in_masks)
+            run_nodes(segment, local_values, local_masks, mask_makers)
+        finally:
+            ctx.depth, ctx.training = previous
         out_masks = {key: local_masks[key] for key in produced if key in local_masks}
         return {key: local_values[key] for key in produced}, out_masks
 
-    key = (tuple(id(node) for node in segment), _call_context().training)
+    key = (tuple(id(node) for node in segment), depth, training)
     out, out_masks = engine.placement.call_on_device(device, segment, run, (inputs, in_masks), key)
     values.update(out)
     masks.update(out_masks)

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 
 import jax
@@ -77,8 +78,13 @@ def call_on_device(device, nodes, fn, tree, key):
     program = _program(nodes[0], fn, (key, treedef, static, tuple(dynamic)), _layers_of(nodes))
     outer = current_stateless_scope()
     values = [_current(outer, v) for v in program.variables]
-    moved = _moved(([leaves[i] for i in dynamic], values), target)
-    outputs, updated, losses = program(*moved)
+    arguments = ([leaves[i] for i in dynamic], values)
+    flat = jax.tree_util.tree_leaves(arguments)
+    if any(isinstance(leaf, jax.core.Tracer) for leaf in flat):  # under the step's gradient
+        sources = tuple(_device_of(leaf) for leaf in flat)
+        outputs, updated, losses = program.differentiable(*arguments, sources, target)
+    else:
+        outputs, updated, losses = program.compiled(*jax.device_put(arguments, target))
     _keep(outer, program, updated, losses)
     ran_on = _devices_of(outputs)
     for node in nodes:
@@ -96,9 +102,29 @@ class _Program:
         self.treedef, self.static, self.dynamic = treedef, static, dynamic
         self.updated_indices = ()
         self.compiled = jax.jit(self._pure)
+        # Under the step's gradient the program is one opaque function (copies included) whose backward pass is a
+        # compiled program too, the forward recomputed inside it: autodiff neither retraces the program nor steps
+        # through its ops, and the copies to `target` and of the cotangents back cost one plain transfer each.
+        self.differentiable = jax.custom_vjp(self._placed, nondiff_argnums=(2, 3))
+        self.differentiable.defvjp(self._forward, self._backward)
+        self._pullback = jax.jit(self._cotangents)
 
-    def __call__(self, inputs, values):
-        return self.compiled(inputs, values)
+    def _placed(self, inputs, values, sources, target):
+        return self.compiled(*jax.device_put((inputs, values), target))
+
+    def _forward(self, inputs, values, sources, target):
+        moved = jax.device_put((inputs, values), target)  # concrete values: the gradient is traced around this call
+        return self.compiled(*moved), moved
+
+    def _backward(self, sources, target, residuals, cotangents):
+        grads = self._pullback(residuals, cotangents)
+        flat, treedef = jax.tree_util.tree_flatten(grads)
+        back = [g if s is None or _float0(g) else jax.device_put(g, s) for g, s in zip(flat, sources)]
+        return tuple(jax.tree_util.tree_unflatten(treedef, back))
+
+    def _cotangents(self, residuals, cotangents):
+        _, pullback = jax.vjp(self._pure, *residuals)
+        return pullback(cotangents)
 
     def _pure(self, inputs, values):
         leaves = [None] * (len(self.static) + len(self.dynamic))
@@ -149,13 +175,13 @@ def _unique(items) -> list:
 
 def _keep(outer, program, updated, losses) -> None:
     """The nodes' variable updates (moved home) into the step's state, and their losses onto their layers."""
-    updated = _moved(updated, _local.home)
+    updated = jax.device_put([_primal(value) for value in updated], _local.home)  # state: no gradient flows
     for i, value in zip(program.updated_indices, updated):
         if outer is not None:
             outer.add_update(program.variables[i], value)
         else:
             program.variables[i].assign(value)
-    for sub, added in zip(program.sublayers, losses):
+    for sub, added in zip(program.sublayers, _moved(losses, _local.home)):  # summed with the loss at home
         for loss in added:
             sub.add_loss(loss)
 
@@ -170,13 +196,53 @@ def _is_array(leaf) -> bool:
 
 
 def _moved(tree, device):
-    """`tree` on `device`, copying only the leaves elsewhere (under autodiff every copy costs a traced step)."""
-    return jax.tree_util.tree_map(lambda x: x if _device_of(x) == device else jax.device_put(x, device), tree)
+    """`tree` on `device`, copying only the leaves that are elsewhere; under the step's gradient a copy's backward
+    pass copies the cotangent back."""
+
+    flat, treedef = jax.tree_util.tree_flatten(tree)
+    sources = [_device_of(leaf) for leaf in flat]
+    traced = [i for i, (leaf, source) in enumerate(zip(flat, sources)) if source != device and _differentiable(leaf)]
+    if traced:  # one transfer for them all, whose backward pass copies the cotangents back
+        moved = _transfer([flat[i] for i in traced], tuple(sources[i] for i in traced), device)
+        for i, leaf in zip(traced, moved):
+            flat[i] = leaf
+    flat = [leaf if i in traced or source == device else jax.device_put(leaf, device) for i, (leaf, source) in
+            enumerate(zip(flat, sources))]  # fmt: skip
+    return jax.tree_util.tree_unflatten(treedef, flat)
+
+
+def _differentiable(leaf) -> bool:
+    return isinstance(leaf, jax.core.Tracer) and jax.numpy.issubdtype(leaf.dtype, jax.numpy.inexact)
+
+
+def _float0(array) -> bool:
+    return getattr(array, "dtype", None) == jax.dtypes.float0
+
+
+def _primal(leaf):
+    while isinstance(leaf, jax.core.Tracer) and hasattr(leaf, "primal"):
+        leaf = leaf.primal
+    return leaf
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2))
+def _transfer(leaves, sources, target):
+    return jax.device_put(leaves, target)
+
+
+def _transfer_forward(leaves, sources, target):
+    return jax.device_put(leaves, target), None
+
+
+def _transfer_backward(sources, target, _, cotangents):
+    return ([jax.device_put(c, s) for c, s in zip(cotangents, sources)],)
+
+
+_transfer.defvjp(_transfer_forward, _transfer_backward)
 
 
 def _device_of(leaf):
-    while isinstance(leaf, jax.core.Tracer) and hasattr(leaf, "primal"):
-        leaf = leaf.primal
+    leaf = _primal(leaf)
     if isinstance(leaf, jax.Array) and not isinstance(leaf, jax.core.Tracer):
         devices = leaf.devices()
         return next(iter(devices)) if len(devices) == 1 else None

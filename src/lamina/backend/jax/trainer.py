@@ -171,7 +171,7 @@ class StepRunner:
 
     def _at_home(self, tree):
         """`tree` on the home device in a pipelined step (the last node may have run elsewhere), else `tree`."""
-        return tree if self.home is None or tree is None else jax.device_put(tree, self.home)
+        return tree if self.home is None or tree is None else _placement._moved(tree, self.home)
 
     def _results(self, mv_vals) -> list:
         with _scope((self.mv, mv_vals)):

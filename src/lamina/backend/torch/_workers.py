@@ -192,8 +192,12 @@ _KEEP_ALIVE = []
 
 
 def _pool_for(placement) -> _Pool:
-    """The pool serving every device of the placement's kind (started on first use)."""
+    """The pool serving every device of the placement's kind (started on first use, and again when the machine
+    lists more devices than it serves: `LAMINA_CPU_DEVICES` raised, say)."""
     pool = _pool["value"]
+    if pool is not None and max(placement.ranks()) >= pool.world:
+        pool.abandon()  # idle workers: stopped at once (a graceful stop then a new group in this process hangs)
+        _pool["value"] = pool = None
     if pool is None:
         if dist.is_initialized():
             raise RuntimeError(
