@@ -119,8 +119,7 @@ class _Program:
     def _backward(self, sources, target, residuals, cotangents):
         grads = self._pullback(residuals, cotangents)
         flat, treedef = jax.tree_util.tree_flatten(grads)
-        back = [g if s is None or _float0(g) else jax.device_put(g, s) for g, s in zip(flat, sources)]
-        return tuple(jax.tree_util.tree_unflatten(treedef, back))
+        return tuple(jax.tree_util.tree_unflatten(treedef, _sent_back(flat, sources)))
 
     def _cotangents(self, residuals, cotangents):
         _, pullback = jax.vjp(self._pure, *residuals)
@@ -149,6 +148,33 @@ class _Program:
             losses.append(sub._losses[count:])
             del sub._losses[count:]  # traced values must not outlive the trace
         return outputs, [final[i] for i in self.updated_indices], losses
+
+
+class _Opaque:
+    """`fn` compiled; under a gradient one custom_vjp whose forward and backward (the forward recomputed) are
+    compiled too, so eager autodiff neither traces `fn` again nor steps through its ops.
+
+    Example:
+        >>> loss = _Opaque(pure_loss)(y, y_pred)  # inside jax.value_and_grad, eagerly
+    """
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.compiled = jax.jit(fn)
+        self.differentiable = jax.custom_vjp(self.compiled)
+        self.differentiable.defvjp(jax.jit(self._forward), jax.jit(self._backward))
+
+    def __call__(self, *args):
+        if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(args)):
+            return self.differentiable(*args)
+        return self.compiled(*args)
+
+    def _forward(self, *args):
+        return self.fn(*args), args
+
+    def _backward(self, args, cotangents):
+        _, pullback = jax.vjp(self.fn, *args)
+        return pullback(cotangents)
 
 
 def _program(owner, fn, key, layers) -> _Program:
@@ -235,7 +261,20 @@ def _transfer_forward(leaves, sources, target):
 
 
 def _transfer_backward(sources, target, _, cotangents):
-    return ([jax.device_put(c, s) for c, s in zip(cotangents, sources)],)
+    return (_sent_back(list(cotangents), sources),)
+
+
+def _sent_back(cotangents: list, sources) -> list:
+    """Each cotangent on its source device (None: left where it is), one transfer per device."""
+    by_device = {}
+    for i, (cotangent, source) in enumerate(zip(cotangents, sources)):
+        if source is not None and not _float0(cotangent):
+            by_device.setdefault(source, []).append(i)
+    out = list(cotangents)
+    for device, indices in by_device.items():
+        for i, moved in zip(indices, jax.device_put([cotangents[i] for i in indices], device)):
+            out[i] = moved
+    return out
 
 
 _transfer.defvjp(_transfer_forward, _transfer_backward)

@@ -94,6 +94,7 @@ class StepRunner:
             self._apply_fn = jax.jit(self._apply_and_measure, static_argnums=(10,))
             self._measure_fn = jax.jit(self._measure, static_argnums=(7,))
             self._results_fn = jax.jit(self._results)
+            self._loss_programs = {}
 
     def can_fuse(self, x_batch) -> bool:
         """Whether k steps may run as one `lax.scan` call (decided once, from one batch of x).
@@ -147,7 +148,7 @@ class StepRunner:
         def loss_fn(tv_now):
             with _scope((self.tv, tv_now), (self.ntv, ntv_vals)) as scope:
                 y_pred = self._at_home(nest.flatten(model(x, training=True)))
-                total, per_output = model._compute_loss(x, y, y_pred, sw, training=True)
+                total, per_output = self._loss(x, y, y_pred, sw, True, scope)
                 new_ntv = scope.values_for(self.ntv)
             masks = self._at_home(getattr(model, "_output_masks_for_metrics", None))  # out of the gradient trace
             with _scope((self.ov, ov_vals)):  # a LossScaleOptimizer's scale is optimizer state
@@ -168,6 +169,42 @@ class StepRunner:
         with _scope((self.mv, mv_vals)) as scope:
             self.model._compile_metrics.update(y, y_pred, sw, total, per_output, count, masks)
             return scope.values_for(self.mv)
+
+    def _loss(self, x, y, y_pred, sw, training: bool, scope):
+        """The model's loss; in a pipelined step one compiled program, whose inputs are named rather than read from
+        the model: the penalties added by this call's layers, the output masks and the regularized variables."""
+        model = self.model
+        if self.home is None:
+            return model._compute_loss(x, y, y_pred, sw, training=training)
+        holders = [layer for layer in model._flatten_layers() if layer._losses]
+        regularized = [v for v in self.tv + self.ntv if v.regularizer is not None]
+        masks = getattr(model, "_output_masks_for_loss", None)
+        key = (tuple(id(layer) for layer in holders), training)
+        program = self._loss_programs.get(key)
+        if program is None:
+            program = self._loss_programs[key] = _placement._Opaque(
+                lambda *args: self._pure_loss(holders, regularized, training, *args)
+            )
+        added = [list(layer._losses) for layer in holders]
+        values = scope.values_for(regularized)
+        total, per_output = program(x, y, y_pred, sw, masks, added, values)
+        object.__setattr__(model, "_output_masks_for_metrics", masks)
+        return total, per_output
+
+    def _pure_loss(self, holders, regularized, training, x, y, y_pred, sw, masks, added, values):
+        model = self.model
+        kept = [layer._losses for layer in holders]
+        outer_masks = getattr(model, "_output_masks_for_loss", None)
+        try:
+            for layer, losses in zip(holders, added):
+                layer._losses = list(losses)
+            object.__setattr__(model, "_output_masks_for_loss", masks)
+            with StatelessScope(list(zip(regularized, values))):
+                return model._compute_loss(x, y, y_pred, sw, training=training)
+        finally:
+            for layer, losses in zip(holders, kept):  # no traced value outlives the trace
+                layer._losses = losses
+            object.__setattr__(model, "_output_masks_for_loss", outer_masks)
 
     def _at_home(self, tree):
         """`tree` on the home device in a pipelined step (the last node may have run elsewhere), else `tree`."""
@@ -202,7 +239,7 @@ class StepRunner:
         model = self.model
         with _scope((self.tv, tv_vals), (self.ntv, ntv_vals)) as scope:
             y_pred = self._at_home(nest.flatten(model(x, training=False)))
-            total, per_output = model._compute_loss(x, y, y_pred, sw, training=False)
+            total, per_output = self._loss(x, y, y_pred, sw, False, scope)
             ntv_vals = scope.values_for(self.ntv)
         masks = self._at_home(getattr(model, "_output_masks_for_metrics", None))
         measure = self._measure if self.home is None else self._measure_fn
