@@ -10,16 +10,20 @@ Usage:
     python benchmarks/bench.py --only small --libraries lamina keras
     python benchmarks/bench.py --only convlstm --libraries lamina   # Keras 3 on JAX takes minutes here
     python benchmarks/bench.py --only threads --libraries lamina keras --repeats 3   # predict calls/s, 8 threads
+    python benchmarks/bench.py --only predict-latency import memory-mlp memory-cnn   # ms, s, MB (footprint.py)
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import subprocess
 import sys
 import time
+
+import footprint
 
 WORKLOADS = {
     # name: (input dim, hidden sizes, classes, dropout, batch size, samples)
@@ -362,13 +366,36 @@ def _run_torch_lstm_loop(x, y, batch, epochs, repeats):
 RUNNERS = {"lamina": run_lamina, "keras": run_keras, "jax-loop": run_jax_loop, "torch-loop": run_torch_loop}
 
 
+def run_footprint(library, row, epochs, repeats) -> dict:
+    """A footprint.py row: predict latency, import time or peak memory, for one library (nan where it has none)."""
+    nothing = {"value": float("nan")}
+    if row.startswith("memory-"):
+        trained = RUNNERS[library](footprint.base_workload(row), epochs, repeats)
+        return nothing if trained != trained else footprint.peak_rss_mb()  # nan: this loop has no such workload
+    if library.endswith("-loop"):
+        return nothing  # no hand-written predict or import to time
+    if row == "import":
+        return footprint.import_seconds(library, lambda module: build_keras_like(module, "small"))
+    return footprint.predict_latency(build_keras_like(importlib.import_module(library), "small"), make_data("small")[0])
+
+
 def child(library, workload, epochs, repeats):
-    print(json.dumps({"samples_per_s": RUNNERS[library](workload, epochs, repeats)}))
+    if workload in footprint.ROWS:
+        print(json.dumps(run_footprint(library, workload, epochs, repeats)))
+    else:
+        print(json.dumps({"value": RUNNERS[library](workload, epochs, repeats)}))
+
+
+def _cell(result: dict) -> str:
+    if "text" in result:
+        return f"{result['text']:>12s}"
+    value = result["value"]
+    return f"{value:12,.1f}" if value < 100 else f"{value:12,.0f}"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", nargs="*", default=list(WORKLOADS))
+    parser.add_argument("--only", nargs="*", default=[*WORKLOADS, *footprint.ROWS])
     parser.add_argument("--engine", choices=["jax", "torch"], default="jax")
     parser.add_argument("--libraries", nargs="*", default=None)
     parser.add_argument("--epochs", type=int, default=3)
@@ -381,25 +408,30 @@ def main():
     if args.libraries is None:
         args.libraries = ["lamina", "keras", f"{args.engine}-loop"]
     env = dict(os.environ, KERAS_BACKEND=args.engine, LAMINA_BACKEND=args.engine)
-    print(f"engine: {args.engine}; samples/s of steady-state fit (threads: predict calls/s; best of {args.repeats})")
-    print(f"{'workload':10s} " + " ".join(f"{lib:>12s}" for lib in args.libraries) + "   lamina/keras")
+    print(
+        f"engine: {args.engine}; samples/s of steady-state fit (threads: predict calls/s; best of {args.repeats}); "
+        + "; ".join(f"{row}: {unit}, {what}, lower is better" for row, (unit, what) in footprint.ROWS.items())
+    )
+    print(f"{'workload':16s} " + " ".join(f"{lib:>12s}" for lib in args.libraries) + "   lamina/keras")
     for workload in args.only:
         row = {}
         for library in args.libraries:
-            if (workload in APPLICATIONS or workload == "threads") and library.endswith("-loop"):
-                row[library] = float("nan")  # no hand-written ResNet50 or threaded predict
+            no_loop = workload in APPLICATIONS or workload in ("threads", "predict-latency", "import")
+            if no_loop and library.endswith("-loop"):
+                row[library] = {"value": float("nan")}  # no hand-written ResNet50, threaded predict or import
                 continue
             cmd = [sys.executable, __file__, "--child", library, workload, "--epochs", str(args.epochs),
                    "--repeats", str(args.repeats)]  # fmt: skip
             out = subprocess.run(cmd, env=env, capture_output=True, text=True)
             if out.returncode:
                 print(out.stderr[-2000:], file=sys.stderr)
-                row[library] = float("nan")
+                row[library] = {"value": float("nan")}
             else:
-                row[library] = json.loads(out.stdout.strip().splitlines()[-1])["samples_per_s"]
-        ratio = row.get("lamina", float("nan")) / row.get("keras", float("nan")) if "keras" in row else float("nan")
-        cells = " ".join(f"{row[lib]:12,.1f}" if row[lib] < 100 else f"{row[lib]:12,.0f}" for lib in args.libraries)
-        print(f"{workload:10s} {cells}   {ratio:.2f}x", flush=True)
+                row[library] = json.loads(out.stdout.strip().splitlines()[-1])
+        mine, theirs = (row.get(lib, {"value": float("nan")})["value"] for lib in ("lamina", "keras"))
+        ratio = theirs / mine if workload in footprint.ROWS else mine / theirs  # > 1: lamina better
+        cells = " ".join(_cell(row[lib]) for lib in args.libraries)
+        print(f"{workload:16s} {cells}   {ratio:.2f}x", flush=True)
 
 
 if __name__ == "__main__":
