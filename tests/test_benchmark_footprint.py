@@ -35,12 +35,16 @@ def test_predict_latency_reports_the_median_and_the_99th_percentile_of_single_sa
     assert result["text"] == f"{expected[0]:.2f} / {expected[1]:.2f}"
 
 
-def test_import_row_refuses_a_module_already_imported_and_times_a_fresh_one():
+def test_import_row_refuses_a_module_already_imported_and_times_a_fresh_one(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="already imported"):
         footprint.import_seconds("lamina", lambda module: None)
+    (tmp_path / "footprint_probe.py").write_text("import time\ntime.sleep(0.05)\nVALUE = 7\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "footprint_probe", raising=False)
     built = []
-    result = footprint.import_seconds("colorsys", built.append)  # a standard module the suite never imports
-    assert built and built[0].__name__ == "colorsys" and result["value"] >= 0
+    result = footprint.import_seconds("footprint_probe", built.append)  # a module nothing imported before
+    assert [module.VALUE for module in built] == [7] and result["value"] >= 0.05
+    monkeypatch.delitem(sys.modules, "footprint_probe")
 
 
 def test_memory_rows_read_the_peak_resident_memory_and_name_their_workload():
