@@ -117,23 +117,30 @@ def test_grid_search_scores_are_each_fitted_models_accuracy():
     assert report["epochs_run"] == [2] * 5  # the sk_param epochs=2 reaches every fit
 
     def predicted_labels(weights):
+        """Labels, and which samples' two logits are within float32 rounding (either label is then right)."""
         w1, b1, w2, b2 = (np.asarray(w) for w in weights)
-        return (np.maximum(x @ w1 + b1, 0) @ w2 + b2).argmax(axis=1)
+        logits = np.maximum(x @ w1 + b1, 0) @ w2 + b2
+        top_two = np.sort(logits, axis=1)[:, -2:]
+        return logits.argmax(axis=1), top_two[:, 1] - top_two[:, 0] < 1e-4
 
-    accuracies = np.zeros((2, len(folds)))
+    accuracies, slack = np.zeros((2, len(folds))), np.zeros((2, len(folds)))
     for candidate, params in enumerate(report["params"]):
         for k, (_, test) in enumerate(folds):
             weights = report["weights"][candidate * len(folds) + k]
             assert np.shape(weights[0]) == (4, params["units"])  # the grid's units reached build_fn
-            accuracies[candidate, k] = np.mean(predicted_labels(weights)[test] == y[test])
-    np.testing.assert_allclose(np.transpose(report["split_scores"]), accuracies, atol=1e-6)
-    np.testing.assert_allclose(report["mean_scores"], accuracies.mean(axis=1), atol=1e-6)
+            labels, tied = predicted_labels(weights)
+            accuracies[candidate, k] = np.mean(labels[test] == y[test])
+            slack[candidate, k] = np.mean(tied[test])
+    assert np.all(np.abs(np.transpose(report["split_scores"]) - accuracies) <= slack + 1e-6), (report, accuracies)
+    assert np.all(np.abs(np.asarray(report["mean_scores"]) - accuracies.mean(axis=1)) <= slack.mean(axis=1) + 1e-6)
     # The best candidate has the highest mean accuracy (equal means, as fractions of 12, count as ties).
     best = report["best_params"]
-    assert accuracies.mean(axis=1)[report["params"].index(best)] >= accuracies.mean(axis=1).max() - 1e-6
+    means = np.asarray(report["mean_scores"])
+    assert means[report["params"].index(best)] >= means.max() - 1e-6
     refit = report["weights"][-1]
     assert np.shape(refit[0]) == (4, best["units"])
-    np.testing.assert_array_equal(report["best_predictions"], predicted_labels(refit))
+    labels, tied = predicted_labels(refit)
+    np.testing.assert_array_equal(np.asarray(report["best_predictions"])[~tied], labels[~tied])
 
 
 def locally_connected(x, kernel, strides, window):
