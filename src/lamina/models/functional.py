@@ -478,11 +478,12 @@ def _run_segment(device, segment, values: dict, masks: dict, mask_makers) -> Non
     inputs = {key: values[key] for key in needed}
     in_masks = {key: masks[key] for key in needed if key in masks}
 
-    ctx = _call_context()
-    depth, training = ctx.depth, ctx.training
+    depth, training = _call_context().depth, _call_context().training
 
     def run(inputs, in_masks):
-        # The call context of this call, also when the engine traces the segment again for its backward pass.
+        # The call context of this call, also when the engine traces the segment again for its backward pass, in
+        # whichever thread traces it (the context is per thread; this function is kept with the compiled segment).
+        ctx = _call_context()
         previous = ctx.depth, ctx.training
         ctx.depth, ctx.training = depth, training
         try:
