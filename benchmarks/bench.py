@@ -11,12 +11,19 @@ Usage:
     python benchmarks/bench.py --only convlstm --libraries lamina   # Keras 3 on JAX takes minutes here
     python benchmarks/bench.py --only threads --libraries lamina keras --repeats 3   # predict calls/s, 8 threads
     python benchmarks/bench.py --only predict-latency import memory-mlp memory-cnn   # ms, s, MB (footprint.py)
+    python benchmarks/bench.py --tf-python /path/to/venv/bin/python   # a tf-keras column (also LAMINA_BENCH_TF_PYTHON)
+    python benchmarks/bench.py --busy 2                 # with 2 processes spinning on the CPU the whole time
+
+tf-keras (Keras 2 on TensorFlow) gets a column when it is installed: in this interpreter, or in the one that
+`--tf-python` or LAMINA_BENCH_TF_PYTHON names (TensorFlow and lamina's test extras rarely share a virtual
+environment). The last column is lamina against the best other library of the row.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -24,6 +31,7 @@ import sys
 import time
 
 import footprint
+import threads as busy_machine
 
 WORKLOADS = {
     # name: (input dim, hidden sizes, classes, dropout, batch size, samples)
@@ -210,6 +218,20 @@ def run_keras(workload, epochs, repeats):
     return run_library(keras, workload, epochs, repeats)
 
 
+def run_tf_keras(workload, epochs, repeats):
+    import tf_keras
+
+    return run_library(tf_keras, workload, epochs, repeats)
+
+
+def tf_keras_python(explicit: str | None) -> str | None:
+    """The interpreter that runs tf-keras: `explicit`, LAMINA_BENCH_TF_PYTHON, this one if it has tf_keras, or None."""
+    chosen = explicit or os.environ.get("LAMINA_BENCH_TF_PYTHON")
+    if chosen:
+        return chosen
+    return sys.executable if importlib.util.find_spec("tf_keras") is not None else None
+
+
 def run_jax_loop(workload, epochs, repeats):
     """A plain jitted JAX training loop: one jitted step per batch, Adam written out."""
     import jax
@@ -363,7 +385,14 @@ def _run_torch_lstm_loop(x, y, batch, epochs, repeats):
     return best
 
 
-RUNNERS = {"lamina": run_lamina, "keras": run_keras, "jax-loop": run_jax_loop, "torch-loop": run_torch_loop}
+MODULES = {"tf-keras": "tf_keras"}  # a library's module where its name is not one
+RUNNERS = {
+    "lamina": run_lamina,
+    "keras": run_keras,
+    "tf-keras": run_tf_keras,
+    "jax-loop": run_jax_loop,
+    "torch-loop": run_torch_loop,
+}
 
 
 def run_footprint(library, row, epochs, repeats) -> dict:
@@ -374,9 +403,10 @@ def run_footprint(library, row, epochs, repeats) -> dict:
         return nothing if trained != trained else footprint.peak_rss_mb()  # nan: this loop has no such workload
     if library.endswith("-loop"):
         return nothing  # no hand-written predict or import to time
+    module = MODULES.get(library, library)
     if row == "import":
-        return footprint.import_seconds(library, lambda module: build_keras_like(module, "small"))
-    return footprint.predict_latency(build_keras_like(importlib.import_module(library), "small"), make_data("small")[0])
+        return footprint.import_seconds(module, lambda imported: build_keras_like(imported, "small"))
+    return footprint.predict_latency(build_keras_like(importlib.import_module(module), "small"), make_data("small")[0])
 
 
 def child(library, workload, epochs, repeats):
@@ -393,6 +423,33 @@ def _cell(result: dict) -> str:
     return f"{value:12,.1f}" if value < 100 else f"{value:12,.0f}"
 
 
+def lamina_against_the_rest(row: dict, lower_is_better: bool) -> tuple[float, float]:
+    """(lamina / Keras 3, lamina / the best other library) of one row, each > 1 where lamina is better.
+
+    Example:
+        >>> row = {"lamina": {"value": 3.0}, "keras": {"value": 2.0}, "tf-keras": {"value": 4.0}}
+        >>> lamina_against_the_rest(row, lower_is_better=False)
+        (1.5, 0.75)
+    """
+    value = {library: cell["value"] for library, cell in row.items()}
+    others = [v for library, v in value.items() if library != "lamina" and v == v]  # nan: not measured
+    mine, theirs = value.get("lamina", float("nan")), value.get("keras", float("nan"))
+    if lower_is_better:
+        best = min(others) if others else float("nan")
+        return theirs / mine, best / mine
+    best = max(others) if others else float("nan")
+    return mine / theirs, mine / best
+
+
+def run_child(python, library, workload, args, env) -> dict:
+    cmd = [python, __file__, "--child", library, workload, "--epochs", str(args.epochs), "--repeats", str(args.repeats)]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if out.returncode:
+        print(f"{library} {workload}:\n{out.stderr[-2000:]}", file=sys.stderr)
+        return {"value": float("nan")}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="*", default=[*WORKLOADS, *footprint.ROWS])
@@ -400,38 +457,39 @@ def main():
     parser.add_argument("--libraries", nargs="*", default=None)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--tf-python", default=None, help="an interpreter with tf_keras installed, for its column")
+    parser.add_argument("--busy", type=int, default=0, help="processes spinning on the CPU while the table runs")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], args.child[1], args.epochs, args.repeats)
         return
+    tf_python = tf_keras_python(args.tf_python)
     if args.libraries is None:
-        args.libraries = ["lamina", "keras", f"{args.engine}-loop"]
-    env = dict(os.environ, KERAS_BACKEND=args.engine, LAMINA_BACKEND=args.engine)
+        args.libraries = ["lamina", "keras", *(["tf-keras"] if tf_python else []), f"{args.engine}-loop"]
+    env = dict(os.environ, KERAS_BACKEND=args.engine, LAMINA_BACKEND=args.engine, TF_CPP_MIN_LOG_LEVEL="2")
     print(
         f"engine: {args.engine}; samples/s of steady-state fit (threads: predict calls/s; best of {args.repeats}); "
         + "; ".join(f"{row}: {unit}, {what}, lower is better" for row, (unit, what) in footprint.ROWS.items())
+        + (f"; {args.busy} busy processes" if args.busy else "")
     )
-    print(f"{'workload':16s} " + " ".join(f"{lib:>12s}" for lib in args.libraries) + "   lamina/keras")
-    for workload in args.only:
-        row = {}
-        for library in args.libraries:
-            no_loop = workload in APPLICATIONS or workload in ("threads", "predict-latency", "import")
-            if no_loop and library.endswith("-loop"):
-                row[library] = {"value": float("nan")}  # no hand-written ResNet50, threaded predict or import
-                continue
-            cmd = [sys.executable, __file__, "--child", library, workload, "--epochs", str(args.epochs),
-                   "--repeats", str(args.repeats)]  # fmt: skip
-            out = subprocess.run(cmd, env=env, capture_output=True, text=True)
-            if out.returncode:
-                print(out.stderr[-2000:], file=sys.stderr)
-                row[library] = {"value": float("nan")}
-            else:
-                row[library] = json.loads(out.stdout.strip().splitlines()[-1])
-        mine, theirs = (row.get(lib, {"value": float("nan")})["value"] for lib in ("lamina", "keras"))
-        ratio = theirs / mine if workload in footprint.ROWS else mine / theirs  # > 1: lamina better
-        cells = " ".join(_cell(row[lib]) for lib in args.libraries)
-        print(f"{workload:16s} {cells}   {ratio:.2f}x", flush=True)
+    print(f"{'workload':16s} " + " ".join(f"{lib:>12s}" for lib in args.libraries) + "   lamina/keras  lamina/best")
+    spinning = busy_machine.start_busy(args.busy)
+    try:
+        for workload in args.only:
+            row = {}
+            for library in args.libraries:
+                no_loop = workload in APPLICATIONS or workload in ("threads", "predict-latency", "import")
+                if (no_loop and library.endswith("-loop")) or (library == "tf-keras" and not tf_python):
+                    row[library] = {"value": float("nan")}  # no hand-written ResNet50, threaded predict or import
+                    continue
+                python = tf_python if library == "tf-keras" else sys.executable
+                row[library] = run_child(python, library, workload, args, env)
+            ratio, best = lamina_against_the_rest(row, lower_is_better=workload in footprint.ROWS)
+            cells = " ".join(_cell(row[lib]) for lib in args.libraries)
+            print(f"{workload:16s} {cells}   {ratio:11.2f}x {best:11.2f}x", flush=True)
+    finally:
+        busy_machine.stop_busy(spinning)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,18 @@ def test_dropout_training_zeroes_rate_and_scales_survivors(rate):
     np.testing.assert_allclose(out[~zeroed], 1.0 / (1.0 - rate), rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", ["float16", "float64"])
+def test_dropout_of_half_and_double_precision_zeroes_rate_in_the_data_dtype(dtype):
+    # The mask is drawn as float32 uniforms for float16 data (float16's 11 bits would round `keep`), as float64
+    # for float64 data; the output keeps the data's dtype (as the engine holds it: JAX without x64 has no float64).
+    x = np.ones((200, 250), dtype)
+    out = as_numpy(layers.Dropout(0.3, seed=4, dtype=dtype)(x, training=True))
+    assert out.dtype == as_numpy(lamina.ops.cast(x, dtype)).dtype
+    zeroed = out == 0.0
+    assert zeroed.mean() == pytest.approx(0.3, abs=0.01)
+    np.testing.assert_allclose(out[~zeroed], 1.0 / 0.7, rtol=float(np.finfo(out.dtype).eps) * 2)
+
+
 def test_dropout_keeps_the_expected_value():
     x = np.random.default_rng(1).uniform(1.0, 2.0, size=(100, 200)).astype("float32")
     out = as_numpy(layers.Dropout(0.3, seed=5)(x, training=True))
