@@ -33,7 +33,7 @@ def test_the_flag_is_added_only_for_measured_jaxlibs_and_never_over_the_users(fl
 CONVOLVE = """
 import os, time, lamina, numpy as np, jax
 from lamina import ops
-x = np.random.default_rng(0).normal(size=(16, 26, 26, 32)).astype("float32")
+x = np.random.default_rng(0).normal(size=(64, 26, 26, 32)).astype("float32")
 w = np.random.default_rng(1).normal(size=(3, 3, 32, 64)).astype("float32")
 step = jax.jit(jax.grad(lambda x, w: (ops.conv(x, w) ** 2).sum(), argnums=1))
 step(x, w).block_until_ready()
@@ -66,4 +66,5 @@ def test_importing_lamina_sets_the_flag_and_convolution_gradients_get_faster():
     # The user's choice wins: XLA's own default list, YNNPACK's convolutions included.
     flags, theirs = convolve(XLA_FLAGS="--xla_cpu_experimental_ynn_fusion_type=+individual_convolution")
     assert flags == "--xla_cpu_experimental_ynn_fusion_type=+individual_convolution"
-    assert ours < theirs / 1.5  # 4-5x measured on the 2-core AVX2 CI machine
+    # Measured on the 2-core AVX2 CI machine: 4.4x at this batch of 64 (1.55x at 16, where CI's load hid it).
+    assert ours < theirs / 2
