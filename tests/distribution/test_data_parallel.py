@@ -298,3 +298,39 @@ def test_losses_that_are_no_mean_of_the_slices_losses_give_one_device_s_numbers(
         histories.append(model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False).history)
         models.append(template)
     _assert_same_training(models[0], models[1], histories[0], histories[1])
+
+
+@needs_devices
+def test_custom_objects_defined_in_a_function_train_in_parallel_or_get_a_clear_error():
+    # A registered class defined inside a function does not pickle. Registered but unused, it must not stop a
+    # parallel fit (it did on torch, whose workers receive the registered objects); used by the model, JAX's
+    # replicas (one process) train it as one device does, and torch says which object cannot reach its workers.
+    @lamina.utils.register_keras_serializable(package="ParallelTests")
+    class Doubled(layers.Layer):
+        def call(self, inputs):
+            return inputs * 2.0
+
+    registry = lamina.utils.get_custom_objects()
+    try:
+        x, y = _data(64)
+        single, template = _model(), _model()
+        history_single = _fit(single, x, y, epochs=1)
+        parallel = utils.multi_gpu_model(template, gpus=4)
+        _assert_same_training(single, template, history_single, _fit(parallel, x, y, epochs=1))
+
+        def doubled_model():
+            lamina.utils.set_random_seed(3)
+            inputs = layers.Input((6,))
+            return lamina.Model(inputs, layers.Dense(3, activation="softmax")(Doubled(name="doubled")(inputs)))
+
+        single, template = doubled_model(), doubled_model()
+        history_single = _fit(single, x, y, epochs=1)
+        parallel = utils.multi_gpu_model(template, gpus=4)
+        if JAX:
+            _assert_same_training(single, template, history_single, _fit(parallel, x, y, epochs=1))
+        else:
+            with pytest.raises(ValueError, match=r"custom object 'ParallelTests>Doubled' cannot be sent.*top level"):
+                _fit(parallel, x, y, epochs=1)
+    finally:
+        registry.pop("ParallelTests>Doubled", None)
+        registry.pop("Doubled", None)

@@ -61,10 +61,14 @@ def test_register_keras_serializable():
         def call(self, inputs):
             return inputs + 1.0
 
-    model = lamina.Sequential([Shift(input_shape=(2,), name="shift")])
-    config = json.loads(model.to_json())
-    assert [entry["class_name"] for entry in config["config"]["layers"]] == ["InputLayer", "Tests>Shift"]
-    assert isinstance(lamina.models.model_from_json(model.to_json()).layers[0], Shift)
+    try:
+        model = lamina.Sequential([Shift(input_shape=(2,), name="shift")])
+        config = json.loads(model.to_json())
+        assert [entry["class_name"] for entry in config["config"]["layers"]] == ["InputLayer", "Tests>Shift"]
+        assert isinstance(lamina.models.model_from_json(model.to_json()).layers[0], Shift)
+    finally:  # the registry is global: a class local to this test must not stay in it for the next ones
+        for name in ("Tests>Shift", "Shift"):
+            lamina.utils.get_custom_objects().pop(name, None)
 
 
 def test_custom_activation_and_initializer_by_name():

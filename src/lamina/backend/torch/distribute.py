@@ -38,7 +38,9 @@ Example:
 from __future__ import annotations
 
 import atexit
+import json
 import os
+import pickle
 import tempfile
 import weakref
 
@@ -200,6 +202,37 @@ def _splits_exactly(model) -> bool:
     return all(getattr(loss, "reduction", "sum_over_batch_size") == "sum_over_batch_size" for loss in losses)
 
 
+def _sendable_custom_objects(model) -> dict:
+    """The registered custom objects the workers can receive; a clear error if the model needs one they cannot.
+
+    Objects of the user's script (__main__) are left out: the workers do not run it (a forked worker has the ones
+    defined before it started). Objects that do not pickle (a class defined inside a function) are left out too,
+    unless the model's configuration names them.
+    """
+    from lamina.saving.object_registration import get_custom_objects
+
+    sendable, unsendable = {}, {}
+    for name, obj in get_custom_objects().items():
+        if getattr(obj, "__module__", "") == "__main__":
+            continue
+        try:
+            pickle.dumps(obj)
+        except (pickle.PicklingError, AttributeError, TypeError) as error:
+            unsendable[name] = error
+            continue
+        sendable[name] = obj
+    if unsendable:
+        config = model.to_json()
+        needed = sorted(name for name in unsendable if json.dumps(name) in config)
+        if needed:
+            raise ValueError(
+                f"Model '{model.name}' runs on several devices, so it is sent to worker processes, but its custom "
+                f"object {needed[0]!r} cannot be sent ({unsendable[needed[0]]}). Define it at the top level of a "
+                "module (not inside a function) and register it there."
+            )
+    return sendable
+
+
 class _Replicas:
     """Drives one step runner's data-parallel calls from the main process (replica 0)."""
 
@@ -244,8 +277,6 @@ class _Replicas:
             self.synced = _fingerprint(state)
 
     def _ship(self) -> None:
-        from lamina.saving.object_registration import get_custom_objects
-
         model = self.runner.model
         weights = model.weights
         positions = {id(v): i for i, v in enumerate(weights)}
@@ -255,8 +286,7 @@ class _Replicas:
         path = os.path.join(folder, "model.keras")
         try:
             model.save(path, include_optimizer=not self.predict_only)
-            # Objects of the user's script (__main__) do not exist in the workers, which do not run it.
-            custom = {k: v for k, v in get_custom_objects().items() if getattr(v, "__module__", "") != "__main__"}
+            custom = _sendable_custom_objects(model)
             message = ("model", self.key, path, self.predict_only, indices, shapes, custom, self.ranks)
             for rank in self.ranks[1:]:
                 self.pool.send(rank, message)
