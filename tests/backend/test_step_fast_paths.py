@@ -187,6 +187,17 @@ def test_crossentropy_of_a_softmax_output_is_keras_clipped_value(sparse):
     np.testing.assert_allclose(as_numpy(fn(target, plain)), expected, rtol=1e-5, atol=1e-6)
 
 
+def test_sparse_crossentropy_of_a_sequence_softmax_is_keras_clipped_value():
+    # (batch, time, classes) outputs take the general log-softmax route; (batch, classes) the fused one.
+    logits = LOGITS.reshape(2, 2, 3)
+    probs = ops.softmax(ops.convert_to_tensor(logits))
+    expected = keras_sparse_ce(LABELS, numpy_probs(LOGITS).astype("float64")).reshape(2, 2)
+    got = ops.sparse_categorical_crossentropy(LABELS.reshape(2, 2), probs)
+    np.testing.assert_allclose(as_numpy(got), expected, rtol=1e-5, atol=1e-6)
+    got = ops.sparse_categorical_crossentropy(LABELS.reshape(2, 2, 1), probs)  # labels with a trailing 1
+    np.testing.assert_allclose(as_numpy(got), expected, rtol=1e-5, atol=1e-6)
+
+
 def test_crossentropy_gradient_through_softmax_is_zero_where_keras_clips():
     # One SGD step (lr 1) on Dense(3, softmax): the kernel moves by -x^T dL/dz, and dL/dz is
     # (p - onehot) / n except for samples whose target probability Keras clips, which get none.

@@ -133,7 +133,7 @@ class Mean(Metric):
         values = ops.cast(values, self.dtype)
         if isinstance(sample_weight, (int, float)) and not isinstance(sample_weight, bool):
             # One weight for every value (the trainer's loss tracker passes the batch size): no broadcasting.
-            self.total.assign_add(ops.sum(values) * sample_weight)
+            self.total.assign_add((values if values.ndim == 0 else ops.sum(values)) * sample_weight)
             self.count.assign_add(_size(values) * sample_weight)
             return
         if sample_weight is None:

@@ -13,6 +13,9 @@ from __future__ import annotations
 import threading
 
 _local = threading.local()
+# How many scopes are open in all threads together: while none is, `Variable.value` skips the lookup.
+OPEN = [0]
+_open_lock = threading.Lock()
 
 
 def current_stateless_scope():
@@ -51,8 +54,12 @@ class StatelessScope:
         if stack is None:
             stack = _local.stack = []
         stack.append(self)
+        with _open_lock:
+            OPEN[0] += 1
         return self
 
     def __exit__(self, *exc):
         _local.stack.pop()
+        with _open_lock:
+            OPEN[0] -= 1
         return False

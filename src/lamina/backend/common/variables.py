@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lamina.backend.common import autocast
+from lamina.backend.common import autocast, scopes
 from lamina.backend.common.dtypes import standardize_dtype
 from lamina.backend.common.keras_tensor import KerasTensor
 from lamina.backend.common.scopes import current_stateless_scope
@@ -62,6 +62,8 @@ class Variable:
     @property
     def value(self):
         """The current value: the stateless scope's if one is open and holds this variable."""
+        if not scopes.OPEN[0] and not autocast.ACTIVE[0]:  # the eager hot path: no scope open in any thread
+            return self._value
         scope = current_stateless_scope()
         value = self._value
         if scope is not None:

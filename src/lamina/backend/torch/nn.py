@@ -21,10 +21,16 @@ __all__ = [
 
 
 def dense(x, kernel, bias=None):
-    """`x @ kernel + bias`: one fused `linear` kernel (and backward node) when the dtypes agree."""
+    """`x @ kernel + bias`: one fused kernel (and backward node) when the dtypes agree.
+
+    A batch of vectors takes `addmm`, which reads Keras's (in, out) kernel as it is: `linear` wants (out, in), and
+    the transposes there and back cost two views and two backward nodes a layer (the same BLAS call either way).
+    """
     x, kernel = _t(x), _t(kernel)
     bias = None if bias is None else _t(bias)
     if x.ndim >= 2 and x.dtype == kernel.dtype and (bias is None or bias.dtype == x.dtype):
+        if x.ndim == 2:
+            return torch.mm(x, kernel) if bias is None else torch.addmm(bias, x, kernel)
         return F.linear(x, kernel.t(), bias)
     out = matmul(x, kernel)
     return out if bias is None else add(out, bias)
@@ -405,6 +411,9 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1, epsilon
     return -torch.sum(target * log_prob, dim=axis)
 
 
+_NO_IGNORED_LABEL = -(2**63)  # F.cross_entropy skips targets equal to ignore_index: none is this
+
+
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1, epsilon=1e-7):
     target, output = _t(target), _t(output)
     if target.ndim == output.ndim and target.shape[-1] == 1:
@@ -412,7 +421,13 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1, 
     index = torch.unsqueeze(target.long(), axis)
     remembered = None if from_logits else getattr(output, "_lamina_logits", None)
     if remembered is not None and remembered[1] == axis % output.ndim and remembered[2] == output._version:
-        log_prob = torch.log_softmax(remembered[0], dim=remembered[1])
+        logits = remembered[0]
+        if logits.ndim == 2 and remembered[1] == 1 and index.shape[0] == logits.shape[0]:
+            # One fused kernel (log_softmax and the pick) for the common (batch, classes) case; clipping
+            # -log(p) to [-log(1 - eps), -log(eps)] is clipping p to [eps, 1 - eps]. No label is ignored.
+            nll = F.cross_entropy(logits, index.squeeze(1), reduction="none", ignore_index=_NO_IGNORED_LABEL)
+            return torch.clamp(nll, -math.log1p(-epsilon), -math.log(epsilon))
+        log_prob = torch.log_softmax(logits, dim=remembered[1])
         picked = torch.clamp(torch.take_along_dim(log_prob, index, dim=axis), math.log(epsilon), math.log1p(-epsilon))
     elif from_logits:
         picked = torch.take_along_dim(torch.log_softmax(output, dim=axis), index, dim=axis)

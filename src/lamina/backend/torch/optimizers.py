@@ -119,17 +119,18 @@ def _fused_fits(fused_dtypes, params, *others) -> bool:
     """True when torch's fused kernel takes these lists: one CPU or CUDA device, one dtype per variable."""
     if params[0].device.type not in _FUSED_DEVICES:
         return False
-    dtypes = [t.dtype for t in params]
-    devices = [t.get_device() for t in params]  # -1 on the CPU, else the device index
-    if not fused_dtypes.issuperset(dtypes) or devices.count(devices[0]) != len(devices):
-        return False
+    device = params[0].get_device()  # -1 on the CPU, else the device index
     # The fused kernels read and write tensors as flat memory: a strided view (a conv kernel's gradient,
     # a transposed weight) would be updated wrongly, so those lists take the per-tensor path.
-    if not all(t.is_contiguous() for tensors in (params, *others) for t in tensors):
-        return False
-    return all(
-        [t.dtype for t in tensors] == dtypes and [t.get_device() for t in tensors] == devices for tensors in others
-    )
+    for i, param in enumerate(params):  # a plain loop: this runs every step, for every variable
+        dtype = param.dtype
+        if dtype not in fused_dtypes or param.get_device() != device or not param.is_contiguous():
+            return False
+        for tensors in others:
+            other = tensors[i]
+            if other.dtype != dtype or other.get_device() != device or not other.is_contiguous():
+                return False
+    return True
 
 
 def _step_counters(device, count: int, done: int) -> list:
