@@ -1,6 +1,7 @@
 """The shortcuts that keep a training step cheap give the same numbers as the plain way.
 
-Each shortcut (torch's fused Adam and SGD kernels, the one-kernel dense op, crossentropy from a softmax's logits,
+Each shortcut (torch's fused Adam and SGD kernels, the one-kernel dense op, the embedding kernel for table lookups,
+crossentropy from a softmax's logits,
 in-place counter updates, the cached layer flattening) is checked against NumPy, against the general
 path it stands in for, and at the edges where it must step aside.
 """
@@ -116,10 +117,54 @@ def test_updates_without_the_fused_kernel_are_keras_rule(monkeypatch):
         pytest.skip("only the torch engine has a fused and a per-tensor path")
     from lamina.backend.torch import optimizers
 
-    monkeypatch.setattr(optimizers, "_fused_fits", lambda *args: False)
+    monkeypatch.setattr(optimizers, "_groups", lambda fused_dtypes, *lists: [(False, lists)])
     check_adam(DTYPE_CASES["mixed"])
     for momentum, nesterov in SGD_CASES.values():
         check_sgd(DTYPE_CASES["mixed"], momentum, nesterov)
+
+
+def test_a_strided_weight_takes_the_per_tensor_path_and_the_rest_the_fused_kernel(monkeypatch):
+    # An LSTM keeps its recurrent kernel transposed in memory, and a weight used transposed gets a strided
+    # gradient: the strided variable is updated per tensor, the others by the fused kernel, all by Keras's rule.
+    if lamina.backend.backend() != "torch":
+        pytest.skip("only the torch engine has a fused and a per-tensor path")
+    import torch
+
+    from lamina.backend.torch import optimizers
+
+    calls = []
+    real_adam, real_sgd = optimizers.torch_adam, optimizers.torch_sgd
+    monkeypatch.setattr(
+        optimizers, "torch_adam", lambda p, *a, **k: calls.append((len(p), k["fused"])) or real_adam(p, *a, **k)
+    )
+    monkeypatch.setattr(
+        optimizers, "torch_sgd", lambda p, *a, **k: calls.append((len(p), k["fused"])) or real_sgd(p, *a, **k)
+    )
+    params, grads, ms = ([RNG.normal(size=s).astype("float32") for s in SHAPES] for _ in range(3))
+    vs = [np.abs(m) * 0.01 for m in ms]
+
+    def tensors(arrays, strided):  # entry `strided` (a matrix) as a transposed view of a (cols, rows) tensor
+        out = [torch.tensor(a) for a in arrays]
+        out[strided] = torch.tensor(arrays[strided].T.copy()).t()
+        assert not out[strided].is_contiguous() and np.array_equal(out[strided].numpy(), arrays[strided])
+        return out
+
+    new_p, new_m, new_v = optimizers.adam_step(
+        tensors(params, 0), tensors(grads, 2), [torch.tensor(m) for m in ms], [torch.tensor(v) for v in vs],
+        0.01, 0.9, 0.999, EPS, 3,
+    )  # fmt: skip
+    assert calls == [(2, True), (1, False)]  # params 1 and 2 fused (2 has a strided gradient, copied), 0 alone
+    for i, (p, m, v) in enumerate(numpy_adam(params, grads, ms, vs, 0.01, 0.9, 0.999, EPS, 3)):
+        for got, want in ((new_p[i], p), (new_m[i], m), (new_v[i], v)):
+            assert_close(got, want, "float32")
+    calls.clear()
+    new_p, new_m = optimizers.sgd_step(
+        tensors(params, 0), tensors(grads, 2), [torch.tensor(m) for m in ms], 0.1, 0.9, False
+    )
+    assert calls == [(2, True), (1, False)]
+    for i, (p, m) in enumerate(numpy_sgd(params, grads, ms, 0.1, 0.9, False)):
+        assert_close(new_p[i], p, "float32")
+        assert_close(new_m[i], m, "float32")
 
 
 def test_adam_with_a_tiny_second_moment_keeps_keras_epsilon_placement():
@@ -158,6 +203,34 @@ def test_dense_op_promotes_mixed_dtypes_like_matmul():
     assert ops.dtype_of(got) == ops.dtype_of(ops.matmul(x, kernel))
     # atol too: a sum that cancels near zero (0.00094 from terms of order 1) differs in its last float32 bits
     np.testing.assert_allclose(as_numpy(got), x @ kernel + 1.0, rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------- table lookup
+def test_embedding_step_sums_the_gradients_of_repeated_and_negative_ids():
+    # torch looks rows up with its embedding kernel: repeated ids add their gradients, and -1 is the last row
+    # (NumPy's take); one SGD step (lr 1) on a mean squared error moves each row by minus its summed gradient.
+    ids = np.array([[1, 3, 1], [-1, 0, 1]], "int32")
+    model = lamina.Sequential([layers.Input((3,), dtype="int32"), layers.Embedding(5, 2)])
+    table = RNG.normal(size=(5, 2)).astype("float32")
+    model.set_weights([table])
+    model.compile(optimizer=lamina.optimizers.SGD(learning_rate=1.0), loss="mse")
+    target = RNG.normal(size=(2, 3, 2)).astype("float32")
+    out = table[ids]
+    np.testing.assert_allclose(as_numpy(model(ids)), out, rtol=1e-6)
+    gradient = np.zeros_like(table)
+    np.add.at(gradient, ids % 5, 2.0 * (out - target) / out.size)
+    model.train_on_batch(ids, target)
+    np.testing.assert_allclose(model.get_weights()[0], table - gradient, rtol=1e-5, atol=1e-6)
+
+
+def test_embedding_ids_out_of_range_name_the_layer():
+    model = lamina.Sequential([layers.Input((2,), dtype="int32"), layers.Embedding(5, 2, name="words")])
+    ids = np.array([[1, 5]], "int32")
+    if lamina.backend.backend() == "jax":  # jnp.take fills rows out of range with NaN, as Keras 3 on JAX does
+        assert np.isnan(as_numpy(model(ids))[0, 1]).all()
+        return
+    with pytest.raises(ValueError, match=r'Layer "words": every input must be an index in \[0, input_dim=5\)'):
+        model(ids)
 
 
 # ------------------------------------------------------ crossentropy from a softmax

@@ -54,13 +54,13 @@ def adam_step(params, grads, ms, vs, lr, beta_1, beta_2, epsilon, iterations):
     if not params:
         return params, ms, vs
     step = int(iterations) + 1
-    fused = _fused_fits(_FUSED_DTYPES, params, grads, ms, vs)
     with torch.no_grad():
-        torch_adam(
-            params, grads, ms, vs, [], _step_counters(params[0].device, len(params), step - 1),
-            foreach=False, fused=fused, amsgrad=False, beta1=beta_1, beta2=beta_2, lr=float(lr),
-            weight_decay=0.0, eps=epsilon / math.sqrt(1.0 - beta_2**step), maximize=False,
-        )  # fmt: skip
+        for fused, (p, g, m, v) in _groups(_FUSED_DTYPES, params, _contiguous(grads), ms, vs):
+            torch_adam(
+                p, g, m, v, [], _step_counters(p[0].device, len(p), step - 1),
+                foreach=False, fused=fused, amsgrad=False, beta1=beta_1, beta2=beta_2, lr=float(lr),
+                weight_decay=0.0, eps=epsilon / math.sqrt(1.0 - beta_2**step), maximize=False,
+            )  # fmt: skip
     return params, ms, vs
 
 
@@ -102,35 +102,52 @@ def sgd_step(params, grads, momenta, lr, momentum, nesterov):
     if not params:
         return params, momenta
     lr = float(lr)
-    fused = _fused_fits(_FUSED_SGD_DTYPES, params, grads, *([momenta] if momentum else []))
-    options = {"foreach": False, "fused": fused, "weight_decay": 0.0, "maximize": False, "nesterov": False}
+    options = {"foreach": False, "weight_decay": 0.0, "maximize": False, "nesterov": False}
+    slots = [momenta] if momentum else []
     with torch.no_grad():
-        if not momentum or nesterov:
-            torch_sgd(params, grads, [None] * len(params), momentum=0.0, lr=lr, dampening=0.0, **options)
-        if momentum:
-            torch_sgd(
-                params, grads, momenta, momentum=momentum, lr=-momentum if nesterov else -1.0, dampening=1.0 + lr,
-                **options,
-            )  # fmt: skip
+        for fused, (p, g, *m) in _groups(_FUSED_SGD_DTYPES, params, _contiguous(grads), *slots):
+            if not momentum or nesterov:
+                torch_sgd(p, g, [None] * len(p), momentum=0.0, lr=lr, dampening=0.0, fused=fused, **options)
+            if momentum:
+                torch_sgd(
+                    p, g, m[0], momentum=momentum, lr=-momentum if nesterov else -1.0, dampening=1.0 + lr,
+                    fused=fused, **options,
+                )  # fmt: skip
     return params, momenta
 
 
-def _fused_fits(fused_dtypes, params, *others) -> bool:
-    """True when torch's fused kernel takes these lists: one CPU or CUDA device, one dtype per variable."""
+def _contiguous(grads) -> list:
+    """The gradients as flat memory: that of a weight used transposed (an LSTM's kernels) is a strided view,
+    which would keep the whole model off the fused kernel; a copy of it costs far less."""
+    return [g if g.is_contiguous() else g.contiguous() for g in grads]
+
+
+def _groups(fused_dtypes, params, *others) -> list:
+    """`[(fused, [params, *others])]`: the variables torch's fused kernel takes, and the rest, as sublists.
+
+    The fused kernel takes one CPU or CUDA device and reads and writes tensors as flat memory: a strided
+    view (a weight stored transposed) would be updated wrongly, so such a variable, and one of another dtype
+    or device, goes through torch's per-tensor path while the others still take the fused kernel.
+    """
+    lists = (params, *others)
     if params[0].device.type not in _FUSED_DEVICES:
-        return False
+        return [(False, lists)]
     device = params[0].get_device()  # -1 on the CPU, else the device index
-    # The fused kernels read and write tensors as flat memory: a strided view (a conv kernel's gradient,
-    # a transposed weight) would be updated wrongly, so those lists take the per-tensor path.
+    fits = []
     for i, param in enumerate(params):  # a plain loop: this runs every step, for every variable
         dtype = param.dtype
-        if dtype not in fused_dtypes or param.get_device() != device or not param.is_contiguous():
-            return False
+        fit = dtype in fused_dtypes and param.get_device() == device and param.is_contiguous()
         for tensors in others:
             other = tensors[i]
-            if other.dtype != dtype or other.get_device() != device or not other.is_contiguous():
-                return False
-    return True
+            fit = fit and other.dtype == dtype and other.get_device() == device and other.is_contiguous()
+        fits.append(fit)
+    if all(fits):
+        return [(True, lists)]
+    if not any(fits):
+        return [(False, lists)]
+    return [
+        (want, [[t for t, fit in zip(tensors, fits) if fit == want] for tensors in lists]) for want in (True, False)
+    ]
 
 
 def _step_counters(device, count: int, done: int) -> list:

@@ -58,7 +58,13 @@ class Embedding(Layer):
     def call(self, inputs):
         if ops.dtype_of(inputs) not in ("int32", "int64"):
             inputs = ops.cast(inputs, "int32")
-        return ops.take(self.embeddings, inputs, axis=0)
+        try:
+            return ops.take(self.embeddings, inputs, axis=0)
+        except IndexError as error:  # torch checks the indices (JAX's take fills out-of-range rows with NaN)
+            raise ValueError(
+                f'Layer "{self.name}": every input must be an index in [0, input_dim={self.input_dim}); '
+                f"some input is not ({error})."
+            ) from error
 
     def compute_mask(self, inputs, mask=None):
         """With `mask_zero=True`, True where the index is not 0; else None."""
