@@ -1,9 +1,8 @@
 """The shortcuts that keep a training step cheap give the same numbers as the plain way.
 
 Each shortcut (torch's fused Adam and SGD kernels, the one-kernel dense op, the embedding kernel for table lookups,
-crossentropy from a softmax's logits,
-in-place counter updates, the cached layer flattening) is checked against NumPy, against the general
-path it stands in for, and at the edges where it must step aside.
+crossentropy from a softmax's logits, in-place counter updates, the cached layer flattening) is checked against
+NumPy, against the general path it stands in for, and at the edges where it must step aside.
 """
 
 from __future__ import annotations
