@@ -152,6 +152,21 @@ def test_dropout_of_everything_or_of_infinities_gives_zeros_not_nan():
     assert set(np.unique(out)) <= {0.0, np.inf} and (out == 0).any() and (out == np.inf).any()
 
 
+def test_dropout_of_finite_and_of_non_finite_inputs_drops_the_same_entries():
+    # On the CPU, torch multiplies finite inputs by the scaled mask and selects where an input is not finite:
+    # one seed must drop the same entries either way, and keep the others at x / keep.
+    x = np.random.default_rng(5).normal(size=(4, 6, 6, 8)).astype("float32")
+    with_inf = x.copy()
+    with_inf[0, 0, 0, 0] = np.inf
+    finite = as_numpy(ops.random.dropout(x, 0.3, seed=SeedGenerator(11)))
+    mixed = as_numpy(ops.random.dropout(with_inf, 0.3, seed=SeedGenerator(11)))
+    dropped = finite == 0
+    np.testing.assert_array_equal(dropped.ravel()[1:], (mixed == 0).ravel()[1:])
+    np.testing.assert_allclose(finite[~dropped], x[~dropped] / 0.7, rtol=1e-6)
+    np.testing.assert_allclose(mixed.ravel()[1:], finite.ravel()[1:], rtol=1e-6)
+    assert 0.2 < dropped.mean() < 0.4
+
+
 # ------------------------------------------------------------------ Variables
 def test_a_variable_owns_its_value():
     initial = np.zeros(3, "float32")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 
 import torch
@@ -75,10 +76,23 @@ def dropout(x, rate, seed, noise_shape=None):
     # Uniform draws compared with `keep`: on the CPU torch's `rand` is twice as fast as `bernoulli_` (5.3 ms
     # against 11.3 ms for 128 x 9216 values) and gives the same law.
     draws = torch.rand(shape, dtype=_draw_dtype(x.dtype), device=x.device, generator=_generator(seed))
+    if keep > 0.0 and x.device.type == "cpu" and x.is_floating_point() and _all_finite(x):
+        # On the CPU `where` with a boolean mask is about 18x slower than a multiply (1.3 ms against 0.07 ms
+        # for 128 x 12 x 12 x 64 values, and as much again in the backward pass). With finite inputs,
+        # `x * (mask / keep)` gives the same values (within one rounding of 1 / keep); the mask is made in place.
+        scale = draws.lt_(keep).mul_(1.0 / keep)
+        scale = scale if part is None else scale[part]
+        return x * scale.to(x.dtype)
     mask = draws < keep
     mask = mask if part is None else mask[part]
     # where, not x * mask / keep: rate=1 gives zeros (not 0/0), and inf/nan inputs that are dropped give 0.
     return torch.where(mask, x / keep, torch.zeros((), dtype=x.dtype, device=x.device))
+
+
+def _all_finite(x) -> bool:
+    """Whether `x` holds no inf or nan: its sum is finite (a sum that overflows answers False, which is safe)."""
+    with torch.no_grad():
+        return math.isfinite(float(x.detach().sum(dtype=torch.float64 if x.dtype == torch.float64 else torch.float32)))
 
 
 def _draw_dtype(dtype: torch.dtype) -> torch.dtype:
