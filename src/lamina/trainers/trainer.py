@@ -18,9 +18,18 @@ from lamina.backend import engine
 from lamina.backend.common.seed import draw_seed, numpy_rng
 from lamina.callbacks.callback import CallbackList
 from lamina.callbacks.history import History
-from lamina.callbacks.progbar_logger import ProgbarLogger
 from lamina.distribution import distribution, placement_for
 from lamina.dtype_policies.dtype_policy import needs_loss_scaling
+from lamina.trainers.arguments import (
+    check_batch_size,
+    evaluate_result,
+    loading_arguments,
+    progbar_logger,
+    reject_unknown,
+    symbolic_specs,
+    unpack_validation,
+)
+from lamina.trainers.batch_methods import BatchMethods
 from lamina.trainers.compile_utils import CompileLoss, CompileMetrics, masked_sample_weights, regularization_total
 from lamina.trainers.data.array_data import ArrayData, balanced_chunk, batch_chunks, epoch_order
 from lamina.trainers.data.generator_methods import GeneratorMethods
@@ -37,7 +46,7 @@ from lamina.trainers.target_checks import TargetChecks, check_batch_targets, che
 from lamina.utils import nest
 
 
-class Trainer(GeneratorMethods):
+class Trainer(GeneratorMethods, BatchMethods):
     """The training API mixed into Model (with Keras 2's fit_generator & co. from GeneratorMethods)."""
 
     def __init__(self):
@@ -151,7 +160,7 @@ class Trainer(GeneratorMethods):
             self(sample_x)
         if self._compiled_trainable is None:
             self._freeze_trainable_set()
-        specs = _specs(sample_x, self._fixed_batch_size())
+        specs = symbolic_specs(sample_x, self._fixed_batch_size())
         y_pred = nest.flatten(engine.core.compute_output_spec(self._predict_symbolic, specs))
         names = self._output_names_list(len(y_pred))
         self._compile_loss.build(names)
@@ -297,13 +306,13 @@ class Trainer(GeneratorMethods):
         if "nb_epoch" in kwargs:  # Keras 1's name, which Keras 2 still took
             warnings.warn("The `nb_epoch` argument in `fit` has been renamed `epochs`.", stacklevel=2)
             epochs = kwargs.pop("nb_epoch")
-        _reject_unknown(kwargs, "fit")
+        reject_unknown(kwargs, "fit")
         self._assert_compiled("fit")
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
             raise ValueError(f"Expected epochs to be a positive integer, got epochs={epochs!r}.")
-        batch_size = _check_batch_size(batch_size)
+        batch_size = check_batch_size(batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
-        loading = _loading(max_queue_size, workers, use_multiprocessing)
+        loading = loading_arguments(max_queue_size, workers, use_multiprocessing)
         streams = []  # closed (worker threads and processes stopped) however fit ends
         try:
             if is_stream(x):
@@ -324,7 +333,7 @@ class Trainer(GeneratorMethods):
             elif validation_data is not None:
                 val_batch = validation_batch_size or batch_size
                 val_data = self._data(
-                    *_unpack_validation(validation_data), batch_size=val_batch, argument="validation_data"
+                    *unpack_validation(validation_data), batch_size=val_batch, argument="validation_data"
                 )
             elif validation_split:
                 data, val_data = data.split(validation_split)
@@ -338,7 +347,7 @@ class Trainer(GeneratorMethods):
                 check_targets(self, val_data, "validation y")
             history = History()
             user_callbacks = list(callbacks or [])
-            built_in = [history] + _progbar_logger(verbose, user_callbacks)
+            built_in = [history] + progbar_logger(verbose, user_callbacks)
             # Keras 2's keys in Keras 2's order (History.params shows only these), then lamina's own.
             params = {"verbose": verbose, "epochs": epochs, "steps": steps, "batch_size": batch_size}
             callback_list = CallbackList(user_callbacks + built_in, self, params)
@@ -431,15 +440,15 @@ class Trainer(GeneratorMethods):
             >>> loss, acc = model.evaluate(x_test, y_test)
             >>> loss, acc = model.evaluate(test_batches, steps=50)  # a generator
         """
-        _reject_unknown(kwargs, "evaluate")
+        reject_unknown(kwargs, "evaluate")
         self._assert_compiled("evaluate")
-        batch_size = _check_batch_size(batch_size)
+        batch_size = check_batch_size(batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
         data = None
         try:
             if is_stream(x):
                 check_stream_arguments("evaluate", x, y=y, sample_weight=sample_weight)
-                loading = _loading(max_queue_size, workers, use_multiprocessing)
+                loading = loading_arguments(max_queue_size, workers, use_multiprocessing)
                 data = make_stream(x, "evaluate", steps, "steps", False, 1, loading)
                 self._prepare(prepare_from_stream(self, data, "evaluate"))
                 total = data.steps
@@ -450,12 +459,12 @@ class Trainer(GeneratorMethods):
                 total = steps or -(-data.n // batch_size)
             user_callbacks = list(callbacks or [])
             params = {"verbose": verbose, "epochs": 1, "steps": total}
-            callback_list = CallbackList(user_callbacks + _progbar_logger(verbose, user_callbacks), self, params)
+            callback_list = CallbackList(user_callbacks + progbar_logger(verbose, user_callbacks), self, params)
             logs = self._evaluate_data(data, batch_size, steps, callback_list, in_fit=False)
         finally:
             if data is not None and not isinstance(data, ArrayData):
                 data.close()
-        return _evaluate_result(logs, return_dict)
+        return evaluate_result(logs, return_dict)
 
     def _evaluate_data(self, data, batch_size, steps, callback_list, in_fit: bool) -> dict:
         if not isinstance(data, ArrayData):
@@ -499,13 +508,13 @@ class Trainer(GeneratorMethods):
         Example:
             >>> probabilities = model.predict(x_test, batch_size=256)
         """
-        _reject_unknown(kwargs, "predict")
-        batch_size = _check_batch_size(batch_size)
+        reject_unknown(kwargs, "predict")
+        batch_size = check_batch_size(batch_size)
         verbose = 1 if verbose == "auto" else int(verbose)
         data = None
         try:
             if is_stream(x):
-                loading = _loading(max_queue_size, workers, use_multiprocessing)
+                loading = loading_arguments(max_queue_size, workers, use_multiprocessing)
                 data = make_stream(x, "predict", steps, "steps", False, 1, loading)
                 sample = prepare_from_stream(self, data, "predict")
             else:
@@ -516,7 +525,7 @@ class Trainer(GeneratorMethods):
             total = data.steps if data is not sample else epoch_order(data.n, batch_size, steps, False, None)[1]
             user_callbacks = list(callbacks or [])
             params = {"verbose": verbose, "epochs": 1, "steps": total}
-            callback_list = CallbackList(user_callbacks + _progbar_logger(verbose, user_callbacks), self, params)
+            callback_list = CallbackList(user_callbacks + progbar_logger(verbose, user_callbacks), self, params)
             if data is sample:
                 merged = self._predict_arrays(data, runner, batch_size, steps, callback_list)
             else:
@@ -543,80 +552,3 @@ class Trainer(GeneratorMethods):
         if not pieces:
             raise ValueError("predict() got no samples.")
         return [np.concatenate(parts, axis=0) for parts in zip(*pieces)]
-
-    # --------------------------------------------------------- batch methods
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True, return_dict=False):
-        """One gradient update on exactly this batch; returns its loss (and metrics).
-
-        Example:
-            >>> loss = model.train_on_batch(x[:32], y[:32])
-        """
-        self._assert_compiled("train_on_batch")
-        data = self._data(x, y, sample_weight, class_weight)
-        self._prepare(data)
-        check_targets(self, data)
-        if reset_metrics:
-            self.reset_metrics()
-        logs = self._host_logs(self._runner.train(*self._step_inputs(data, np.arange(data.n), 1)))
-        return _evaluate_result(logs, return_dict)
-
-    def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
-        """The loss (and metrics) on exactly this batch, in inference mode."""
-        self._assert_compiled("test_on_batch")
-        data = self._data(x, y, sample_weight)
-        self._prepare(data)
-        check_targets(self, data)
-        if reset_metrics:
-            self.reset_metrics()
-        logs = self._host_logs(self._runner.test(*self._step_inputs(data, np.arange(data.n), 1)))
-        return _evaluate_result(logs, return_dict)
-
-    def predict_on_batch(self, x):
-        """The model's outputs for exactly this batch, as NumPy arrays."""
-        return self.predict(x, batch_size=len(nest.flatten(x)[0]) or 1, verbose=0)
-
-
-def _progbar_logger(verbose: int, user_callbacks: list) -> list:
-    """The built-in ProgbarLogger for verbose 1 or 2, unless the caller passed one (as in Keras)."""
-    if not verbose or any(isinstance(c, ProgbarLogger) for c in user_callbacks):
-        return []
-    return [ProgbarLogger(count_mode="steps")]
-
-
-def _specs(x, batch_size=None):
-    from lamina.backend import KerasTensor
-
-    return nest.map_structure(lambda a: KerasTensor((batch_size, *a.shape[1:]), dtype=str(a.dtype)), x)
-
-
-def _reject_unknown(kwargs: dict, method: str) -> None:
-    if kwargs:
-        raise TypeError(f"{method}() got unexpected keyword argument(s): {sorted(kwargs)}.")
-
-
-def _loading(max_queue_size, workers, use_multiprocessing) -> dict:
-    return {"max_queue_size": max_queue_size, "workers": workers, "use_multiprocessing": use_multiprocessing}
-
-
-def _check_batch_size(batch_size) -> int:
-    if batch_size is None:
-        return 32
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
-    return int(batch_size)
-
-
-def _unpack_validation(validation_data):
-    if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
-        raise ValueError(
-            "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, val_sample_weight), "
-            f"got {type(validation_data).__name__}."
-        )
-    return tuple(validation_data)
-
-
-def _evaluate_result(logs: dict, return_dict: bool):
-    if return_dict:
-        return logs
-    values = list(logs.values())
-    return values[0] if len(values) == 1 else values
