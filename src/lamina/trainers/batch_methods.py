@@ -18,24 +18,22 @@ class BatchMethods:
         Example:
             >>> loss = model.train_on_batch(x[:32], y[:32])
         """
-        self._assert_compiled("train_on_batch")
+        return self._one_batch("train", x, y, sample_weight, class_weight, reset_metrics, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
+        """The loss (and metrics) on exactly this batch, in inference mode."""
+        return self._one_batch("test", x, y, sample_weight, None, reset_metrics, return_dict)
+
+    def _one_batch(self, step: str, x, y, sample_weight, class_weight, reset_metrics, return_dict):
+        """One `step` ("train" or "test") of the step runner on the whole of `x` as one batch."""
+        self._assert_compiled(f"{step}_on_batch")
         data = self._data(x, y, sample_weight, class_weight)
         self._prepare(data)
         check_targets(self, data)
         if reset_metrics:
             self.reset_metrics()
-        logs = self._host_logs(self._runner.train(*self._step_inputs(data, np.arange(data.n), 1)))
-        return evaluate_result(logs, return_dict)
-
-    def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
-        """The loss (and metrics) on exactly this batch, in inference mode."""
-        self._assert_compiled("test_on_batch")
-        data = self._data(x, y, sample_weight)
-        self._prepare(data)
-        check_targets(self, data)
-        if reset_metrics:
-            self.reset_metrics()
-        logs = self._host_logs(self._runner.test(*self._step_inputs(data, np.arange(data.n), 1)))
+        run = getattr(self._runner, step)
+        logs = self._host_logs(run(*self._step_inputs(data, np.arange(data.n), 1)))
         return evaluate_result(logs, return_dict)
 
     def predict_on_batch(self, x):
