@@ -129,6 +129,30 @@ def test_expand_dims_squeeze_take_with_several_or_negative_axes():
 
 
 # ------------------------------------------------------------------------- nn
+def test_split_is_numpy_split_with_gradients_to_every_part():
+    x = np.arange(24, dtype="float32").reshape(2, 12)
+    for sections, axis in ((4, -1), (2, 0), ([3, 7], 1), ([], 1)):
+        got = ops.split(x, sections, axis=axis)
+        expected = np.split(x, sections, axis=axis)
+        assert len(got) == len(expected)
+        for part, want in zip(got, expected):
+            np.testing.assert_array_equal(as_numpy(part), want)
+    with pytest.raises(ValueError, match="5 equal parts do not divide axis -1 of size 12"):
+        ops.split(x, 5, axis=-1)
+    # Each part's gradient lands on its own columns: d/dx of sum(part_k * (k + 1)) is k + 1 there.
+    if lamina.backend.backend() == "jax":
+        import jax
+
+        grad = jax.grad(lambda t: sum((p * (k + 1)).sum() for k, p in enumerate(ops.split(t, 4, axis=-1))))(x)
+    else:
+        import torch
+
+        tensor = torch.tensor(x, requires_grad=True)
+        sum((p * (k + 1)).sum() for k, p in enumerate(ops.split(tensor, 4, axis=-1))).backward()
+        grad = tensor.grad
+    np.testing.assert_array_equal(as_numpy(grad), np.repeat(np.arange(1, 5, dtype="float32"), 3)[None].repeat(2, 0))
+
+
 def test_softmax_over_several_axes_and_one_hot_out_of_range():
     e = np.exp(A - A.max(axis=(1, 2), keepdims=True))
     check(ops.softmax(A, axis=(1, 2)), e / e.sum(axis=(1, 2), keepdims=True))

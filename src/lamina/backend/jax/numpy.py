@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
 from lamina.backend.common import Variable, standardize_dtype
 
@@ -12,7 +13,7 @@ __all__ = [
     "greater", "greater_equal", "isfinite", "isnan", "less", "less_equal", "log", "log1p",
     "logical_and", "logical_not", "logical_or", "matmul", "max", "maximum", "mean", "min", "minimum",
     "moveaxis", "multiply", "negative", "not_equal", "ones", "ones_like", "pad", "power", "prod",
-    "repeat", "reshape", "round", "rsqrt", "sign", "sin", "sort", "sqrt", "square", "squeeze", "stack", "std",
+    "repeat", "reshape", "round", "rsqrt", "sign", "sin", "sort", "split", "sqrt", "square", "squeeze", "stack", "std",
     "subtract", "sum", "take", "take_along_axis", "tanh", "tensordot", "tile", "transpose", "var",
     "where", "zeros", "zeros_like",
 ]  # fmt: skip
@@ -259,6 +260,16 @@ def square(x):
 
 def squeeze(x, axis=None):
     return jnp.squeeze(_v(x), axis=axis)
+
+
+def split(x, indices_or_sections, axis=0):
+    """NumPy's `split`: `n` equal parts (n must divide the axis) or the parts between `indices`; a list."""
+    x = _v(x)
+    if isinstance(indices_or_sections, (int, np.integer)):
+        sections, size = int(indices_or_sections), x.shape[axis]
+        if sections < 1 or size % sections:
+            raise ValueError(f"split: {sections} equal parts do not divide axis {axis} of size {size}.")
+    return list(jnp.split(x, indices_or_sections, axis=axis))
 
 
 def stack(xs, axis=0):

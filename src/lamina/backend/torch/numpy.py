@@ -17,7 +17,7 @@ __all__ = [
     "greater", "greater_equal", "isfinite", "isnan", "less", "less_equal", "log", "log1p",
     "logical_and", "logical_not", "logical_or", "matmul", "max", "maximum", "mean", "min", "minimum",
     "moveaxis", "multiply", "negative", "not_equal", "ones", "ones_like", "pad", "power", "prod",
-    "repeat", "reshape", "round", "rsqrt", "sign", "sin", "sort", "sqrt", "square", "squeeze", "stack", "std",
+    "repeat", "reshape", "round", "rsqrt", "sign", "sin", "sort", "split", "sqrt", "square", "squeeze", "stack", "std",
     "subtract", "sum", "take", "take_along_axis", "tanh", "tensordot", "tile", "transpose", "var",
     "where", "zeros", "zeros_like",
 ]  # fmt: skip
@@ -457,6 +457,22 @@ def squeeze(x, axis=None):
     if axis is None:
         return torch.squeeze(x)
     return torch.squeeze(x, dim=_dims(axis))
+
+
+def split(x, indices_or_sections, axis=0):
+    """NumPy's `split`: `n` equal parts (n must divide the axis) or the parts between `indices`; a list.
+
+    Equal parts take `torch.split`, whose backward joins the parts' gradients in one `cat` (slicing by hand
+    zero-fills a whole-size gradient for each part).
+    """
+    x = _t(x)
+    size = x.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        sections = int(indices_or_sections)
+        if sections < 1 or size % sections:
+            raise ValueError(f"split: {sections} equal parts do not divide axis {axis} of size {size}.")
+        return list(torch.split(x, size // sections, dim=axis))
+    return list(torch.tensor_split(x, [int(i) for i in indices_or_sections], dim=axis))
 
 
 def stack(xs, axis=0):

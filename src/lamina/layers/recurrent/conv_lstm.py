@@ -222,11 +222,6 @@ class ConvLSTMCell(Layer):
         )
 
     # ------------------------------------------------------------------ compute
-    def _gate(self, z, index: int):
-        """Gate `index`'s block of `filters` channels of `z` (i, f, c, o)."""
-        start, stop = index * self.filters, (index + 1) * self.filters
-        return z[..., start:stop] if self.data_format == "channels_last" else z[:, start:stop]
-
     def _add_bias(self, z, bias):
         if self.data_format == "channels_last":
             return z + bias
@@ -276,8 +271,9 @@ class ConvLSTMCell(Layer):
         h, c = states[0], states[1]
         z = projected + self._per_gate(self._recurrent_conv, h, self.recurrent_kernel.value, masks[1])
         gate = self.recurrent_activation
-        i, f, o = gate(self._gate(z, 0)), gate(self._gate(z, 1)), gate(self._gate(z, 3))
-        c = f * c + i * self.activation(self._gate(z, 2))
+        z_i, z_f, z_c, z_o = ops.split(z, 4, axis=self._channel_axis)  # one backward node, not four slices
+        i, f, o = gate(z_i), gate(z_f), gate(z_o)
+        c = f * c + i * self.activation(z_c)
         h = o * self.activation(c)
         return h, [h, c]
 

@@ -68,10 +68,10 @@ class LSTMCell(DropoutRNNCell):
         if masks[1] is not None:
             h = h * masks[1]
         z = projected + ops.matmul(h, self.recurrent_kernel.value)
-        u = self.units
         gate = self.recurrent_activation
-        i, f, o = gate(z[:, :u]), gate(z[:, u : 2 * u]), gate(z[:, 3 * u :])
-        c = f * c + i * self.activation(z[:, 2 * u : 3 * u])
+        z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)  # one backward node, not four slices
+        i, f, o = gate(z_i), gate(z_f), gate(z_o)
+        c = f * c + i * self.activation(z_c)
         h = o * self.activation(c)
         return h, [h, c]
 
