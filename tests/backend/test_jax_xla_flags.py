@@ -66,5 +66,6 @@ def test_importing_lamina_sets_the_flag_and_convolution_gradients_get_faster():
     # The user's choice wins: XLA's own default list, YNNPACK's convolutions included.
     flags, theirs = convolve(XLA_FLAGS="--xla_cpu_experimental_ynn_fusion_type=+individual_convolution")
     assert flags == "--xla_cpu_experimental_ynn_fusion_type=+individual_convolution"
-    # Measured on the 2-core AVX2 CI machine: 4.4x at this batch of 64 (1.55x at 16, where CI's load hid it).
-    assert ours < theirs / 2
+    # Measured on the 2-core AVX2 CI machine: 4.4x at this batch of 64 (1.55x at 16, where CI's load hid it). On
+    # the AVX-512 machine, with freed memory kept for reuse (backend/common/allocator.py), 1.9-2.7x (without: 4.5x).
+    assert ours < theirs / 1.5

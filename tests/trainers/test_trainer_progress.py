@@ -375,13 +375,15 @@ def test_slow_fused_calls_get_fewer_steps_while_a_bar_is_shown(monkeypatch):
     model._fused.steps = 256  # as if measured: 256 steps a call
     ends = BatchEnds()
     model.fit(x, y, batch_size=4, epochs=2, verbose=1, callbacks=[ends])
-    # 256 steps take 1.28 s. The first call of a size compiles and is not judged; after two
-    # slow calls in a row, calls take 32 steps (0.16 s), and the bar moves 6 times a second.
-    assert ends.epochs[0] == [255, 511]
-    assert ends.epochs[1] == [255, *range(255 + 32, 512, 32)]
+    # Every epoch starts with the two single steps "auto" times, then 510 steps in calls of at most 256 (1.28 s).
+    # The first call of a size compiles and is not judged; after two slow calls in a row, calls take at most 32
+    # steps (0.16 s), and the bar moves 6 times a second. The rest of the epoch follows the plan for 32: 510 steps
+    # in 14 calls of 32 and 2 of 31, joined at step 257 with a call of one step.
+    assert ends.epochs[0] == [0, 1, 256, 511]
+    assert ends.epochs[1] == [0, 1, 256, 257, *range(257 + 32, 450, 32), 480, 511]
     ends = BatchEnds()
     model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[ends])  # no bar: the fast chunks again
-    assert ends.epochs == [[255, 511]]
+    assert ends.epochs == [[0, 1, 256, 511]]
 
 
 def test_quick_fused_calls_are_left_alone_with_a_bar():

@@ -13,6 +13,7 @@ import warnings
 
 from lamina.backend.common import KerasTensor as KerasTensor
 from lamina.backend.common import StatelessScope as StatelessScope
+from lamina.backend.common import allocator as _allocator
 from lamina.backend.common import is_keras_tensor as is_keras_tensor
 from lamina.backend.common import standardize_dtype as standardize_dtype
 from lamina.config import backend as backend
@@ -54,6 +55,8 @@ def _import_engine(name: str):
         ) from err
 
 
+# Both engines' steps reuse freed memory instead of zero-filled fresh pages (glibc only; the user's MALLOC_* win).
+_allocator.keep_freed_memory()
 engine = _import_engine(backend())
 Variable = engine.core.Variable
 

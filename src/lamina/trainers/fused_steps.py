@@ -52,6 +52,13 @@ class FusedSteps:
             return min(self.steps, self.bar_steps)
         return self.steps
 
+    def lead_steps(self) -> int:
+        """Single steps at the start of every epoch: the two that "auto" times (the first compiles), else none.
+
+        Every epoch keeps them, so that its calls have the sizes the first epoch compiled.
+        """
+        return 2 if self.steps_per_execution == "auto" else 0
+
     def measure(self, seconds: float, bytes_per_batch: float) -> None:
         """Sizes calls from one step's time, within the step and memory caps."""
         by_time = TARGET_SECONDS / max(seconds, 1e-7)

@@ -31,7 +31,7 @@ from lamina.trainers.arguments import (
 )
 from lamina.trainers.batch_methods import BatchMethods
 from lamina.trainers.compile_utils import CompileLoss, CompileMetrics, masked_sample_weights, regularization_total
-from lamina.trainers.data.array_data import ArrayData, balanced_chunk, batch_chunks, epoch_order
+from lamina.trainers.data.array_data import ArrayData, batch_chunks, epoch_order, planned_chunk
 from lamina.trainers.data.generator_methods import GeneratorMethods
 from lamina.trainers.data.stream_data import check_stream_arguments, is_stream, make_stream
 from lamina.trainers.data.stream_loops import (
@@ -395,7 +395,7 @@ class Trainer(GeneratorMethods, BatchMethods):
             cap = None if self.stop_training else self._fused.choose(fusable, with_bar)
             if cap is not None:  # file-backed data is read in small chunks
                 cap = min(cap, data.fused_steps_limit(batch_size))
-            k = balanced_chunk(full_batches - step, cap or 1)
+            k = planned_chunk(step, full_batches, cap or 1, lead=self._fused.lead_steps())
             start = step * batch_size
             end = min(start + k * batch_size, len(order))
             if per_batch:

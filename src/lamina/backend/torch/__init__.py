@@ -8,9 +8,6 @@ training takes many times longer. A tenth of that spin keeps the quiet-machine s
 usually starts within it), where `OMP_WAIT_POLICY=PASSIVE` or one thread made small models 1.5-3x
 slower (benchmarks/README.md, "torch's CPU threads"). The thread count stays torch's (one per usable
 core); OMP_NUM_THREADS and `torch.set_num_threads` work as usual.
-
-It also tells glibc's malloc to keep freed memory for reuse instead of handing it back to the system
-after every step (`_allocator`): a sixth of a convolutional step went to zero-filling fresh pages.
 """
 
 import os
@@ -20,10 +17,6 @@ import sys
 # nothing is set rather than handed on to child processes for nothing.
 if "torch" not in sys.modules and "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
     os.environ["GOMP_SPINCOUNT"] = "30000"
-
-from lamina.backend.torch import _allocator  # noqa: E402
-
-_allocator.keep_freed_memory()
 
 from lamina.backend.torch import core as core  # noqa: E402
 from lamina.backend.torch import distribute as distribute  # noqa: E402

@@ -291,6 +291,34 @@ def balanced_chunk(full_left: int, cap: int) -> int:
     return -(-full_left // calls)
 
 
+def planned_chunk(step: int, full_batches: int, cap: int, lead: int = 0) -> int:
+    """How many full batches the `fit` call at `step` takes: up to the next boundary of the epoch's plan.
+
+    The plan is `lead` single steps (those `fit` times to size its calls), then the other full batches in calls of
+    at most `cap`, as even as they can be. It is the same at every epoch, so each epoch reuses the compiled calls of
+    the one before: a call size first met in the second epoch would compile there, inside what the user times (the
+    "bimodal" mlp of issue 17). 1 once only a partial batch is left.
+
+    Example:
+        >>> [planned_chunk(step, 156, 32, lead=2) for step in (0, 1, 2, 33, 126)]
+        [1, 1, 31, 31, 30]
+    """
+    if full_batches - step <= 0:
+        return 1
+    lead = min(lead, full_batches)
+    if step < lead:
+        return 1
+    rest = full_batches - lead
+    calls = -(-rest // cap)
+    small, bigger = divmod(rest, calls)  # the first `bigger` calls take one batch more
+    boundary = lead
+    for call in range(calls):
+        boundary += small + (call < bigger)
+        if boundary > step:
+            return boundary - step
+    return 1
+
+
 def batch_chunks(n: int, batch_size: int, steps: int, fused: int):
     """(start, end, k, first step) for evaluate/predict: up to `fused` full batches per call."""
     step = 0
