@@ -441,6 +441,11 @@ def lamina_against_the_rest(row: dict, lower_is_better: bool) -> tuple[float, fl
     return mine / theirs, mine / best
 
 
+def _ratio(value: float) -> str:
+    """'1.23x', or '-' where a side was not measured."""
+    return "-" if value != value else f"{value:.2f}x"
+
+
 def run_child(python, library, workload, args, env) -> dict:
     cmd = [python, __file__, "--child", library, workload, "--epochs", str(args.epochs), "--repeats", str(args.repeats)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -487,7 +492,7 @@ def main():
                 row[library] = run_child(python, library, workload, args, env)
             ratio, best = lamina_against_the_rest(row, lower_is_better=workload in footprint.ROWS)
             cells = " ".join(_cell(row[lib]) for lib in args.libraries)
-            print(f"{workload:16s} {cells}   {ratio:11.2f}x {best:11.2f}x", flush=True)
+            print(f"{workload:16s} {cells}   {_ratio(ratio):>12s} {_ratio(best):>12s}", flush=True)
     finally:
         busy_machine.stop_busy(spinning)
 

@@ -9,6 +9,7 @@ from lamina.backend.common import is_float_dtype, standardize_dtype
 from lamina.layers.core.input_layer import InputLayer
 from lamina.layers.layer import _call_context
 from lamina.layers.masking_flow import call_with_mask, makes_masks, masks_for_outputs, no_mask
+from lamina.models import inference_folding
 from lamina.models.host_stage import host_stage_for
 from lamina.models.model import Model
 from lamina.utils import nest
@@ -272,6 +273,8 @@ class Functional(Model):
                 if value is not None:
                     masks[id(tensor)] = value
 
+        if not masks and not self._mask_makers and inference_folding.may_fold(_call_context().training):
+            nodes = self._folded(nodes)
         run_nodes(nodes, values, masks, self._mask_makers, releases=self._release_plan(nodes))
         if self._loss_tensors and add_losses:
             for tensor in self._loss_tensors:  # Keras 2's `model.add_loss(symbolic tensor)`
@@ -283,12 +286,25 @@ class Functional(Model):
         output_masks = nest.map_structure(mask_of, self._outputs_struct) if masks else None
         return nest.map_structure(lambda t: values[id(t)], self._outputs_struct), output_masks
 
+    def _keep(self) -> set:
+        """Ids of the tensors read after the graph has run: the outputs and the tensors given to `add_loss`."""
+        return {id(t) for t in nest.flatten(self._outputs_struct)} | {id(t) for t in self._loss_tensors}
+
+    def _folded(self, nodes) -> list:
+        """`nodes` as an inference call runs them (models/inference_folding.py), made once per list."""
+        cache = self.__dict__.setdefault("_folded_nodes", {})
+        if id(nodes) not in cache:
+            cache[id(nodes)] = (nodes, inference_folding.inference_nodes(nodes, self._keep()))
+        return cache[id(nodes)][1]
+
     def _release_plan(self, nodes) -> list:
         """`release_plan` of `nodes` (the whole graph, or the host stage's numeric part), made once per list."""
         plans = self.__dict__.setdefault("_release_plans", {})
         if id(nodes) not in plans:
-            keep = {id(t) for t in nest.flatten(self._outputs_struct)} | {id(t) for t in self._loss_tensors}
-            plans[id(nodes)] = (nodes, release_plan(nodes, keep))  # the list kept with its plan: ids stay unique
+            plans[id(nodes)] = (
+                nodes,
+                release_plan(nodes, self._keep()),
+            )  # the list kept with its plan: ids stay unique
         return plans[id(nodes)][1]
 
     def compute_mask(self, inputs, mask=None):

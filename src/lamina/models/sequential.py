@@ -12,6 +12,7 @@ from lamina.layers.core.input_layer import InputLayer
 from lamina.layers.layer import Layer, _call_context, structure_changed
 from lamina.layers.masking_flow import call_with_mask, makes_masks, no_mask
 from lamina.layers.string_tensors import is_text
+from lamina.models import inference_folding
 from lamina.models.host_stage import host_stage_for
 from lamina.models.model import Model
 
@@ -214,9 +215,17 @@ class Sequential(Model):
         outputs, layers, stage = inputs, self._layers, self._host_stage
         if stage is not None and stage.is_feed(inputs):  # the layers on strings have run, on the host
             outputs, layers = inputs[stage.keys[0]], layers[len(stage.nodes) :]
-        for layer in layers:
+        fold = inference_folding.may_fold(_call_context().training)
+        index = 0
+        while index < len(layers):
+            layer = layers[index]
+            index += 1
             if mask is None and not makes_masks(layer):
-                outputs = layer(outputs)  # the usual case: no mask anywhere
+                if fold and index < len(layers) and inference_folding.foldable(layer, layers[index]):
+                    outputs = inference_folding.call_folded(layer, layers[index], outputs)  # conv + BatchNorm
+                    index += 1
+                else:
+                    outputs = layer(outputs)  # the usual case: no mask anywhere
             else:
                 outputs, mask = call_with_mask(layer, (outputs,), {}, mask)
         nested = _call_context().depth > 1

@@ -178,6 +178,13 @@ class BaseConv(Layer):
         self.built = True
 
     def call(self, inputs):
+        return self.activation(self.convolve(inputs, self.kernel, self.bias))
+
+    def convolve(self, inputs, kernel, bias):
+        """The layer's convolution of `inputs` with the given kernel and bias (None: none), before the activation.
+
+        A model at inference calls it with BatchNormalization folded into the weights (models/inference_folding.py).
+        """
         check_kernel_fits(self, inputs.shape)
         padding = self.padding
         if padding == "causal":
@@ -186,17 +193,16 @@ class BaseConv(Layer):
             widths = [(0, 0)] * 3
             widths[steps_axis] = (self.dilation_rate[0] * (self.kernel_size[0] - 1), 0)
             inputs, padding = ops.pad(inputs, widths), "valid"
-        outputs = ops.conv(
+        return ops.conv(
             inputs,
-            self.kernel,
+            kernel,
             strides=self.strides,
             padding=padding,
             data_format=self.data_format,
             dilation_rate=self.dilation_rate,
             groups=self.groups,
-            bias=self.bias,  # inside the convolution: one pass over the output on torch
+            bias=bias,  # inside the convolution: one pass over the output on torch
         )
-        return self.activation(outputs)
 
     def get_config(self) -> dict:
         return {

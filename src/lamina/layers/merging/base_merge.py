@@ -47,6 +47,9 @@ class Merge(Layer):
     """
 
     max_inputs = None
+    # Its mask only ever comes from its inputs' (see masking_flow.makes_masks): a graph of merges and no mask
+    # maker runs mask-free. A subclass whose compute_mask makes masks from nothing sets it to False.
+    _mask_needs_input_mask = True
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
