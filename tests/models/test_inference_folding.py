@@ -73,10 +73,8 @@ def reference(model, x):
 @pytest.mark.parametrize("use_bias, padding, strides", [(True, "valid", 1), (False, "same", 2), (True, "same", 1)])
 def test_predict_of_a_folded_pair_matches_numpy(use_bias, padding, strides):
     model = conv_bn_model(use_bias, padding, strides)
-    assert [type(node).__name__ for node in inference_nodes(model._nodes, model._keep())] == [
-        "FoldedNode",
-        "Node",
-    ]
+    kinds = [type(node).__name__ for node in inference_nodes(model._nodes, model._keep())]
+    assert kinds == ["FoldedNode", "InPlaceNode"]  # the ReLU writes over the folded convolution's output
     x = RNG.normal(size=(4, 9, 9, 3)).astype("float32")
     np.testing.assert_allclose(model.predict(x, verbose=0), reference(model, x), rtol=2e-5, atol=2e-5)
     np.testing.assert_allclose(lamina.ops.convert_to_numpy(model(x)), reference(model, x), rtol=2e-5, atol=2e-5)
@@ -183,3 +181,80 @@ def test_mixed_precision_is_left_unfolded():
         assert not inference_folding.foldable(conv, norm)
     finally:
         lamina.mixed_precision.set_global_policy("float32")
+
+
+# ------------------------------------------------------------------- in place
+def residual_model():
+    """conv-BN-relu, conv-BN, + shortcut, relu: a ResNet block."""
+    inputs = layers.Input((8, 8, 4))
+    y = layers.Activation("relu")(
+        layers.BatchNormalization(name="bn1")(layers.Conv2D(4, 3, padding="same", name="c1")(inputs))
+    )
+    y = layers.BatchNormalization(name="bn2")(layers.Conv2D(4, 3, padding="same", name="c2")(y))
+    outputs = layers.ReLU()(layers.Add()([y, layers.Conv2D(4, 1, name="c3")(inputs)]))
+    model = lamina.Model(inputs, outputs)
+    for name in ("c1", "c2"):
+        model.get_layer(name).set_weights(
+            [RNG.normal(size=(3, 3, 4, 4)).astype("float32"), RNG.normal(size=4).astype("float32")]
+        )
+    model.get_layer("c3").set_weights(
+        [RNG.normal(size=(1, 1, 4, 4)).astype("float32"), RNG.normal(size=4).astype("float32")]
+    )
+    for name in ("bn1", "bn2"):
+        model.get_layer(name).set_weights(statistics(4))
+    return model
+
+
+def residual_reference(model, x):
+    def conv(name, value):
+        return conv2d_reference(value, *model.get_layer(name).get_weights(), padding=model.get_layer(name).padding)
+
+    def norm(name, value):
+        return batch_norm_reference(value, *model.get_layer(name).get_weights(), 1e-3)
+
+    y = np.maximum(norm("bn1", conv("c1", x)), 0.0)
+    return np.maximum(norm("bn2", conv("c2", y)) + conv("c3", x), 0.0)
+
+
+def test_a_residual_block_runs_folded_and_in_place_and_matches_numpy():
+    model = residual_model()
+    kinds = [type(node).__name__ for node in inference_nodes(model._nodes, model._keep())]
+    assert kinds.count("FoldedNode") == 2 and kinds.count("InPlaceNode") == 3  # two ReLUs and the Add
+    x = RNG.normal(size=(3, 8, 8, 4)).astype("float32")
+    kept = x.copy()
+    expected = residual_reference(model, x.astype(np.float64))
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=2e-5, atol=2e-5)
+    np.testing.assert_allclose(lamina.ops.convert_to_numpy(model(x)), expected, rtol=2e-5, atol=2e-5)
+    np.testing.assert_allclose(model.predict_on_batch(x), expected, rtol=2e-5, atol=2e-5)
+    np.testing.assert_array_equal(x, kept)
+
+
+def test_inputs_and_views_of_them_are_never_written_over():
+    inputs = layers.Input((6,))
+    direct = layers.Activation("relu")(inputs)  # the caller's array: read, never written
+    viewed = layers.ReLU()(layers.Reshape((2, 3))(inputs))  # a view of the caller's array on torch
+    summed = layers.Add()([inputs, layers.Dense(6, name="dense")(inputs)])
+    model = lamina.Model(inputs, [direct, viewed, summed])
+    assert inference_nodes(model._nodes, model._keep()) is model._nodes
+    x = RNG.normal(size=(4, 6)).astype("float32")
+    kept = x.copy()
+    for _ in range(2):
+        out = model.predict(x, verbose=0)
+    np.testing.assert_array_equal(x, kept)
+    np.testing.assert_allclose(out[0], np.maximum(kept, 0.0))
+    np.testing.assert_allclose(out[1], np.maximum(kept, 0.0).reshape(4, 2, 3))
+    kernel, bias = model.get_layer("dense").get_weights()
+    np.testing.assert_allclose(out[2], kept + kept @ kernel + bias, rtol=1e-5, atol=1e-5)
+
+
+def test_a_value_read_twice_is_not_written_over():
+    inputs = layers.Input((5, 5, 2))
+    conv = layers.Conv2D(3, 1, name="conv")(inputs)
+    model = lamina.Model(inputs, [layers.ReLU()(conv), layers.Activation("sigmoid")(conv)])
+    assert inference_nodes(model._nodes, model._keep()) is model._nodes
+    x = RNG.normal(size=(2, 5, 5, 2)).astype("float32")
+    kernel, bias = model.get_layer("conv").get_weights()
+    raw = conv2d_reference(x, kernel, bias)
+    relu, sigmoid = model.predict(x, verbose=0)
+    np.testing.assert_allclose(relu, np.maximum(raw, 0.0), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(sigmoid, 1.0 / (1.0 + np.exp(-raw)), rtol=1e-5, atol=1e-5)

@@ -1,4 +1,6 @@
-"""At inference, a convolution whose only reader is a BatchNormalization runs as one convolution.
+"""How a model's inference call runs its graph: conv+BatchNormalization pairs folded, ReLU and Add in place.
+
+At inference, a convolution whose only reader is a BatchNormalization runs as one convolution.
 
 BatchNormalization with its moving statistics is `y * inv + offset` per channel, with
 `inv = gamma / sqrt(moving_variance + epsilon)` and `offset = beta - moving_mean * inv`. After a convolution
@@ -12,17 +14,27 @@ differ) with no activation and no activity regularizer, then exactly BatchNormal
 activity regularizer; float32 everywhere (mixed precision normalizes in float32 and is left as it is); the
 convolution's output read by the BatchNormalization alone and by nothing else (not a model output); both called
 with the tensor alone (no `training=`, no mask). Models fold only when the call is not training.
+
+Then a ReLU (`Activation("relu")`, a default `ReLU()`) or an `Add` whose input is read by it alone, and was made in
+this call by a layer that returns a new array (a convolution, a folded pair, a normalization, an addition), writes
+its result over that input (`relu_in_place`, `add_in_place`: torch writes over it where no autograd graph runs
+through it, XLA computes as usual). A ResNet's activations are then one array per layer, not three.
 """
 
 from __future__ import annotations
 
 from lamina import activations, ops
+from lamina.backend import engine
 from lamina.backend.common import KerasTensor, autocast
+from lamina.layers.activations.relu import ReLU
 from lamina.layers.convolutional.base_conv import Conv1D, Conv2D, Conv3D
+from lamina.layers.core.activation import Activation
+from lamina.layers.merging.elementwise import Add
 from lamina.layers.normalization.batch_normalization import BatchNormalization, SyncBatchNormalization
 
 _CONVOLUTIONS = (Conv1D, Conv2D, Conv3D)
 _NORMALIZATIONS = (BatchNormalization, SyncBatchNormalization)
+_NEW_ARRAYS = {*_CONVOLUTIONS, *_NORMALIZATIONS, Add}  # layers whose output is an array of its own, never a view
 
 
 def _float32(layer) -> bool:
@@ -106,7 +118,8 @@ def _plain_call(node) -> bool:
 
 
 def inference_nodes(nodes: list, keep: set) -> list:
-    """`nodes` with every foldable (convolution, BatchNormalization) pair as one `FoldedNode`.
+    """`nodes` with every foldable (convolution, BatchNormalization) pair as one `FoldedNode`, and each ReLU or Add
+    that may write over an input as an `InPlaceNode`.
 
     `keep` holds the ids of the tensors read from outside the nodes (the model's outputs, added losses): a
     convolution's output among them is not folded away. Returns `nodes` itself when nothing folds.
@@ -131,8 +144,6 @@ def inference_nodes(nodes: list, keep: set) -> list:
             continue
         if foldable(conv_node.layer, node.layer):
             pairs[id(conv_node)] = node
-    if not pairs:
-        return nodes
     folded_norms = {id(node) for node in pairs.values()}
     out = []
     for node in nodes:
@@ -140,7 +151,71 @@ def inference_nodes(nodes: list, keep: set) -> list:
             out.append(FoldedNode(node, pairs[id(node)]))
         elif id(node) not in folded_norms:
             out.append(node)
+    out = _in_place(out, keep)
+    return nodes if all(a is b for a, b in zip(out, nodes)) and len(out) == len(nodes) else out
+
+
+class InPlaceNode:
+    """A ReLU or Add node that writes its result over one of its inputs (`input_index`), which nothing else reads."""
+
+    device = None
+
+    def __init__(self, node, input_index: int):
+        self.node, self.input_index = node, input_index
+        self.args, self.kwargs = node.args, {}
+        self.input_tensors, self.output_tensors = node.input_tensors, node.output_tensors
+        self.layer = self
+
+    def __call__(self, inputs):
+        if not isinstance(self.node.layer, Add):
+            return engine.nn.relu_in_place(inputs)
+        out = inputs[self.input_index]
+        for index, other in enumerate(inputs):
+            if index != self.input_index:
+                out = engine.nn.add_in_place(out, other)
+        return out
+
+
+def _is_relu(layer) -> bool:
+    if type(layer) is Activation:
+        return layer.activation is activations.relu
+    return type(layer) is ReLU and layer.max_value is None and layer.negative_slope == 0 and layer.threshold == 0
+
+
+def _in_place(nodes: list, keep: set) -> list:
+    """`nodes` with each ReLU or Add that may write over an input as an `InPlaceNode` (see the module's rules)."""
+    readers: dict = {}
+    for node in nodes:
+        for tensor in node.input_tensors:
+            readers[id(tensor)] = readers.get(id(tensor), 0) + 1
+    new_arrays = set()  # ids of tensors made in this call as arrays of their own
+    out = []
+    for node in nodes:
+        index = _writable_input(node, readers, new_arrays, keep)
+        if index is not None:
+            node = InPlaceNode(node, index)
+        if isinstance(node, (FoldedNode, InPlaceNode)) or type(node.layer) in _NEW_ARRAYS:
+            new_arrays.update(id(t) for t in node.output_tensors)
+        out.append(node)
     return out
+
+
+def _writable_input(node, readers: dict, new_arrays: set, keep: set):
+    """The index of the input `node` may write over, or None."""
+    if isinstance(node, FoldedNode) or node.device is not None or node.kwargs or len(node.args) != 1:
+        return None
+    layer = node.layer
+    if not (_is_relu(layer) or type(layer) is Add) or layer.compute_dtype != "float32":
+        return None
+    inputs = node.args[0] if type(layer) is Add else [node.args[0]]
+    if not isinstance(inputs, (list, tuple)) or not all(isinstance(t, KerasTensor) for t in inputs):
+        return None
+    shape = tuple(node.output_tensors[0].shape)
+    for index, tensor in enumerate(inputs):
+        alone = readers.get(id(tensor)) == 1 and id(tensor) not in keep and id(tensor) in new_arrays
+        if alone and tensor.dtype == "float32" and tuple(tensor.shape) == shape:
+            return index
+    return None
 
 
 def may_fold(training) -> bool:

@@ -13,7 +13,8 @@ __all__ = [
     "average_pool", "binary_crossentropy", "categorical_crossentropy", "conv", "conv_transpose", "ctc_loss", "dense",
     "batch_norm_training", "depthwise_conv", "elu", "gelu",
     "hard_sigmoid", "leaky_relu", "log_sigmoid", "log_softmax", "logsumexp", "max_pool", "moments",
-    "one_hot", "relu", "relu6", "resize_images", "scale_and_shift", "selu", "separable_conv", "sigmoid", "silu",
+    "one_hot", "relu", "relu6", "relu_in_place", "add_in_place", "resize_images", "scale_and_shift", "selu",
+    "separable_conv", "sigmoid", "silu",
     "softmax", "softplus", "softsign",
     "sparse_categorical_crossentropy",
 ]  # fmt: skip
@@ -67,6 +68,26 @@ def relu(x):
 
 def relu6(x):
     return jax.nn.relu6(_v(x))
+
+
+def relu_in_place(x):
+    """`relu(x)`; the caller reads `x` no more (torch writes over it; under XLA it is `relu`).
+
+    Example:
+        >>> relu_in_place(jnp.array([-1.0, 2.0]))
+        Array([0., 2.], dtype=float32)
+    """
+    return relu(x)
+
+
+def add_in_place(x, y):
+    """`x + y`; the caller reads `x` no more (torch writes over it; under XLA it is `x + y`).
+
+    Example:
+        >>> add_in_place(jnp.ones(2), jnp.ones(2))
+        Array([2., 2.], dtype=float32)
+    """
+    return jnp.add(_v(x), _v(y))
 
 
 def leaky_relu(x, negative_slope=0.2):

@@ -14,7 +14,8 @@ __all__ = [
     "average_pool", "binary_crossentropy", "categorical_crossentropy", "conv", "conv_transpose", "ctc_loss", "dense",
     "batch_norm_training", "depthwise_conv", "elu", "gelu",
     "hard_sigmoid", "leaky_relu", "log_sigmoid", "log_softmax", "logsumexp", "max_pool", "moments",
-    "one_hot", "relu", "relu6", "resize_images", "scale_and_shift", "selu", "separable_conv", "sigmoid", "silu",
+    "one_hot", "relu", "relu6", "relu_in_place", "add_in_place", "resize_images", "scale_and_shift", "selu",
+    "separable_conv", "sigmoid", "silu",
     "softmax", "softplus", "softsign",
     "sparse_categorical_crossentropy",
 ]  # fmt: skip
@@ -86,6 +87,36 @@ def relu(x):
 
 def relu6(x):
     return F.relu6(_t(x))
+
+
+def _writable(x) -> bool:
+    """Whether torch lets `x` be written over with nothing lost: no autograd graph runs through it (a no_grad or
+    inference-mode call), and an inference-mode tensor only inside inference mode."""
+    return not x.requires_grad and (torch.is_inference_mode_enabled() or not x.is_inference())
+
+
+def relu_in_place(x):
+    """`relu(x)` written over `x`, which the caller reads no more (a model's inference call: one array fewer).
+
+    Example:
+        >>> relu_in_place(torch.tensor([-1.0, 2.0]))
+        tensor([0., 2.])
+    """
+    x = _t(x)
+    return torch.relu_(x) if _writable(x) else F.relu(x)
+
+
+def add_in_place(x, y):
+    """`x + y` written over `x` where the sum has `x`'s shape and dtype; the caller reads `x` no more.
+
+    Example:
+        >>> add_in_place(torch.ones(2), torch.ones(2))
+        tensor([2., 2.])
+    """
+    x, y = _t(x), _t(y)
+    if _writable(x) and x.shape == torch.broadcast_shapes(x.shape, y.shape) and x.dtype == y.dtype:
+        return x.add_(y)
+    return torch.add(x, y)
 
 
 def leaky_relu(x, negative_slope=0.2):
