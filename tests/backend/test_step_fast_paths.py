@@ -369,3 +369,68 @@ def test_call_losses_are_replaced_on_each_outermost_call():
     model(np.ones((1, 2), "float32"))
     model(np.full((1, 2), 3.0, "float32"))
     np.testing.assert_allclose([float(as_numpy(v)) for v in model.losses], [6.0])
+
+
+def test_weights_stored_out_channels_first_with_slots_alike_take_the_fused_kernel(monkeypatch):
+    # A convolution kernel (3, 3, in, out) kept in memory as (out, 3, 3, in) (core.store_as_conv_kernel), its
+    # gradient and its slots alike: the fused kernel reads them all as flat memory, element for element the same.
+    if lamina.backend.backend() != "torch":
+        pytest.skip("only the torch engine has a fused and a per-tensor path")
+    import torch
+
+    from lamina.backend.torch import optimizers
+
+    calls = []
+    real_adam, real_sgd = optimizers.torch_adam, optimizers.torch_sgd
+    monkeypatch.setattr(
+        optimizers, "torch_adam", lambda p, *a, **k: calls.append((len(p), k["fused"])) or real_adam(p, *a, **k)
+    )
+    monkeypatch.setattr(
+        optimizers, "torch_sgd", lambda p, *a, **k: calls.append((len(p), k["fused"])) or real_sgd(p, *a, **k)
+    )
+    shapes = [(3, 3, 2, 4), (4,)]
+    params, grads, ms = ([RNG.normal(size=s).astype("float32") for s in shapes] for _ in range(3))
+    vs = [np.abs(m) * 0.01 for m in ms]
+
+    def stored(arrays):  # the kernel out-channels first in memory, the bias as it is
+        kernel = torch.tensor(np.moveaxis(arrays[0], -1, 0).copy()).permute(1, 2, 3, 0)
+        assert not kernel.is_contiguous() and np.array_equal(kernel.numpy(), arrays[0])
+        return [kernel, torch.tensor(arrays[1])]
+
+    new_p, new_m, new_v = optimizers.adam_step(
+        stored(params), stored(grads), stored(ms), stored(vs), 0.01, 0.9, 0.999, EPS, 3
+    )
+    assert calls == [(2, True)]
+    for i, (p, m, v) in enumerate(numpy_adam(params, grads, ms, vs, 0.01, 0.9, 0.999, EPS, 3)):
+        for got, want in ((new_p[i], p), (new_m[i], m), (new_v[i], v)):
+            assert_close(got, want, "float32")
+    calls.clear()
+    # A gradient in the usual order is first copied into the kernel's order.
+    contiguous_grads = [torch.tensor(g) for g in grads]
+    new_p, new_m = optimizers.sgd_step(stored(params), contiguous_grads, stored(ms), 0.1, 0.9, True)
+    assert calls == [(2, True), (2, True)]  # torch's nesterov momentum: two fused calls
+    for i, (p, m) in enumerate(numpy_sgd(params, grads, ms, 0.1, 0.9, True)):
+        assert_close(new_p[i], p, "float32")
+        assert_close(new_m[i], m, "float32")
+
+
+def test_a_channels_last_conv_kernel_keeps_its_values_and_trains_by_keras_rule():
+    # On torch the kernel is stored out-channels first; values, weights files and an SGD-with-momentum step are
+    # those of the plain kernel (NumPy: the gradient of mean((conv(x))^2) written out).
+    conv = layers.Conv2D(3, 2, use_bias=False)
+    model = lamina.Sequential([layers.Input((3, 3, 2)), conv])
+    kernel = RNG.normal(size=(2, 2, 2, 3)).astype("float32")
+    conv.set_weights([kernel])
+    np.testing.assert_array_equal(conv.get_weights()[0], kernel)
+    model.compile(lamina.optimizers.SGD(0.1, momentum=0.9), "mse")
+    x = RNG.normal(size=(2, 3, 3, 2)).astype("float32")
+    windows = np.stack([x[:, i : i + 2, j : j + 2, :] for i in range(2) for j in range(2)], 1)  # (2, 4, 2, 2, 2)
+    velocity = np.zeros_like(kernel)
+    expected = kernel.astype(np.float64)
+    for _ in range(2):
+        out = np.einsum("bphwc,hwco->bpo", windows, expected)
+        grad = np.einsum("bphwc,bpo->hwco", windows, 2 * out / out.size)
+        velocity = 0.9 * velocity - 0.1 * grad
+        expected = expected + velocity
+        model.train_on_batch(x, np.zeros((2, 2, 2, 3), "float32"))
+    np.testing.assert_allclose(conv.get_weights()[0], expected, rtol=1e-5, atol=1e-6)

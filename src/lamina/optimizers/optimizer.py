@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from lamina import ops
-from lamina.backend import Variable
+from lamina.backend import Variable, engine
 from lamina.optimizers import ema, schedules
 
 # Keras 3 arguments lamina does not implement: accepted while they are off (None or False).
@@ -122,6 +122,7 @@ class Optimizer:
         from lamina import initializers
 
         slot = Variable(initializers.get(initializer), shape=variable.shape, dtype=variable.dtype, trainable=False)
+        engine.core.match_layout(slot, variable)  # torch: in the weight's memory order, for the fused update
         slot.name = name
         slot.path = f"{self.name}/{variable.path.replace('/', '_')}_{name}"
         self._slots.append(slot)

@@ -14,6 +14,8 @@ from lamina.backend.common import device as device_stack
 
 __all__ = [
     "Variable",
+    "match_layout",
+    "store_as_conv_kernel",
     "cast",
     "compute_output_spec",
     "convert_to_numpy",
@@ -260,3 +262,19 @@ def host_map(fn, x, dtype):
         return np.asarray(fn(np.asarray(array)), dtype=dtype).reshape(array.shape)
 
     return jax.pure_callback(on_host, jax.ShapeDtypeStruct(x.shape, dtype), x)
+
+
+def store_as_conv_kernel(variable) -> None:
+    """Nothing on JAX: XLA lays out every array itself (torch keeps such a kernel out-channels first).
+
+    Example:
+        >>> store_as_conv_kernel(conv_layer.kernel)
+    """
+
+
+def match_layout(variable, reference) -> None:
+    """Nothing on JAX: XLA lays out every array itself (torch stores an optimizer slot as its weight is).
+
+    Example:
+        >>> match_layout(momentum_slot, conv_layer.kernel)
+    """

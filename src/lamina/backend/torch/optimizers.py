@@ -55,7 +55,7 @@ def adam_step(params, grads, ms, vs, lr, beta_1, beta_2, epsilon, iterations):
         return params, ms, vs
     step = int(iterations) + 1
     with torch.no_grad():
-        for fused, (p, g, m, v) in _groups(_FUSED_DTYPES, params, _contiguous(grads), ms, vs):
+        for fused, (p, g, m, v) in _groups(_FUSED_DTYPES, params, _contiguous(grads, params), ms, vs):
             torch_adam(
                 p, g, m, v, [], _step_counters(p[0].device, len(p), step - 1),
                 foreach=False, fused=fused, amsgrad=False, beta1=beta_1, beta2=beta_2, lr=float(lr),
@@ -105,7 +105,7 @@ def sgd_step(params, grads, momenta, lr, momentum, nesterov):
     options = {"foreach": False, "weight_decay": 0.0, "maximize": False, "nesterov": False}
     slots = [momenta] if momentum else []
     with torch.no_grad():
-        for fused, (p, g, *m) in _groups(_FUSED_SGD_DTYPES, params, _contiguous(grads), *slots):
+        for fused, (p, g, *m) in _groups(_FUSED_SGD_DTYPES, params, _contiguous(grads, params), *slots):
             if not momentum or nesterov:
                 torch_sgd(p, g, [None] * len(p), momentum=0.0, lr=lr, dampening=0.0, fused=fused, **options)
             if momentum:
@@ -116,18 +116,42 @@ def sgd_step(params, grads, momenta, lr, momentum, nesterov):
     return params, momenta
 
 
-def _contiguous(grads) -> list:
-    """The gradients as flat memory: that of a weight used transposed (an LSTM's kernels) is a strided view,
-    which would keep the whole model off the fused kernel; a copy of it costs far less."""
-    return [g if g.is_contiguous() else g.contiguous() for g in grads]
+def _contiguous(grads, params) -> list:
+    """The gradients laid out in memory as their weights are: that of a weight used transposed (an LSTM's kernels)
+    is a strided view, which would keep the whole model off the fused kernel; a copy of it costs far less. (A
+    convolution kernel stored out-channels first, `core.store_as_conv_kernel`, gets its gradient in that order.)"""
+    out = []
+    for g, p in zip(grads, params):
+        if g.stride() != p.stride():
+            g = (
+                g.contiguous()
+                if p.is_contiguous()
+                else torch.empty_strided(p.shape, p.stride(), dtype=g.dtype, device=g.device).copy_(g)
+            )
+        out.append(g)
+    return out
+
+
+def _dense(tensor) -> bool:
+    """Whether `tensor` fills its memory exactly, in some order of its axes (contiguous, or a permutation of it)."""
+    if tensor.is_contiguous():
+        return True
+    expected = 1
+    for stride, size in sorted(zip(tensor.stride(), tensor.shape)):
+        if size != 1 and stride != expected:
+            return False
+        expected *= size
+    return True
 
 
 def _groups(fused_dtypes, params, *others) -> list:
     """`[(fused, [params, *others])]`: the variables torch's fused kernel takes, and the rest, as sublists.
 
-    The fused kernel takes one CPU or CUDA device and reads and writes tensors as flat memory: a strided
-    view (a weight stored transposed) would be updated wrongly, so such a variable, and one of another dtype
-    or device, goes through torch's per-tensor path while the others still take the fused kernel.
+    The fused kernel takes one CPU or CUDA device and reads and writes tensors as flat memory: that is right
+    for a weight whose gradient and slots have its own strides and fill their memory (contiguous, or a
+    convolution kernel stored out-channels first), wrong for a strided view (a weight used transposed) or
+    tensors laid out differently. Such a variable, and one of another dtype or device, goes through torch's
+    per-tensor path while the others still take the fused kernel.
     """
     lists = (params, *others)
     if params[0].device.type not in _FUSED_DEVICES:
@@ -136,10 +160,11 @@ def _groups(fused_dtypes, params, *others) -> list:
     fits = []
     for i, param in enumerate(params):  # a plain loop: this runs every step, for every variable
         dtype = param.dtype
-        fit = dtype in fused_dtypes and param.get_device() == device and param.is_contiguous()
+        fit = dtype in fused_dtypes and param.get_device() == device and (param.is_contiguous() or _dense(param))
+        strides = param.stride()
         for tensors in others:
             other = tensors[i]
-            fit = fit and other.dtype == dtype and other.get_device() == device and other.is_contiguous()
+            fit = fit and other.dtype == dtype and other.get_device() == device and other.stride() == strides
         fits.append(fit)
     if all(fits):
         return [(True, lists)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lamina import activations, config, initializers, ops, regularizers
+from lamina.backend import engine
 from lamina.layers.input_spec import InputSpec
 from lamina.layers.layer import Layer
 from lamina.saving.serialization import serialize_object
@@ -165,6 +166,8 @@ class BaseConv(Layer):
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
+        if self.data_format == "channels_last" and self.rank > 1:
+            engine.core.store_as_conv_kernel(self.kernel)  # torch: out-channels first, as oneDNN reads it
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
