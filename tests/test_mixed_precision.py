@@ -6,6 +6,7 @@ under mixed_float16 (see make_mixed_precision.py); their predictions are Keras's
 
 from __future__ import annotations
 
+import importlib
 import json
 import pathlib
 import zipfile
@@ -25,9 +26,13 @@ F16 = {"rtol": 1e-2, "atol": 1e-3}  # float16 has 11 significant bits
 
 @pytest.fixture
 def global_policy():
-    """Sets the global policy for one test and restores float32 afterwards, even if the test fails."""
+    """Sets the global policy for one test and restores the one before afterwards (None: floatx's, which
+    set_global_policy("float32") would pin for the tests after), even if the test fails."""
+    dtype_policy = importlib.import_module("lamina.dtype_policies.dtype_policy")  # the module, not the function
+
+    before = dtype_policy._GLOBAL[0]
     yield mixed_precision.set_global_policy
-    mixed_precision.set_global_policy("float32")
+    dtype_policy._GLOBAL[0] = before
 
 
 def _numpy(x) -> np.ndarray:

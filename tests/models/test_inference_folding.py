@@ -6,6 +6,8 @@ it with its moving statistics, `(y - mean) / sqrt(variance + epsilon) * gamma + 
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -174,13 +176,16 @@ def test_a_conv_output_that_is_also_a_model_output_is_computed():
 
 
 def test_mixed_precision_is_left_unfolded():
+    dtype_policy = importlib.import_module("lamina.dtype_policies.dtype_policy")  # the module, not the function
+
+    before = dtype_policy._GLOBAL[0]  # None: floatx's, which set_global_policy("float32") would pin
     lamina.mixed_precision.set_global_policy("mixed_float16")
     try:
         conv, norm = layers.Conv2D(4, 3), layers.BatchNormalization()
         norm(conv(np.ones((1, 5, 5, 2), "float32")))
         assert not inference_folding.foldable(conv, norm)
     finally:
-        lamina.mixed_precision.set_global_policy("float32")
+        dtype_policy._GLOBAL[0] = before
 
 
 # ------------------------------------------------------------------- in place
