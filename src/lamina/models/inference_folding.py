@@ -2,12 +2,12 @@
 
 At inference, a convolution whose only reader is a BatchNormalization runs as one convolution.
 
-BatchNormalization with its moving statistics is `y * inv + offset` per channel, with
-`inv = gamma / sqrt(moving_variance + epsilon)` and `offset = beta - moving_mean * inv`. After a convolution
-`y = conv(x, kernel) + bias` that is `conv(x, kernel * inv) + (bias * inv + offset)`: the same numbers (up to
-float rounding, about 1e-6 relative) with one pass over the activations instead of two, and one large array fewer.
-tf.keras's graph optimizer folds the same pairs for inference. ResNet50, MobileNet and most Keras 2 convnets are
-made of such pairs.
+BatchNormalization with its moving statistics is `y * inv + offset` per channel, with `inv = gamma /
+sqrt(moving_variance + epsilon)` and `offset = beta - moving_mean * inv`. After a convolution `y = conv(x, kernel) +
+bias` that is `conv(x, kernel * inv) + (bias * inv + offset)`: the same numbers (up to float rounding, about 1e-6
+relative) with one pass over the activations instead of two, and one large array fewer. TensorFlow's graph optimizer
+(grappler's remapper) fuses the same pairs into one convolution for CPU inference. ResNet50, MobileNet and most
+Keras 2 convnets are made of such pairs.
 
 A pair folds only where nothing else can tell: exactly Conv1D/Conv2D/Conv3D (not a subclass, whose `call` may
 differ) with no activation and no activity regularizer, then exactly BatchNormalization on the channels axis with no
