@@ -73,3 +73,25 @@ def test_fit_repeats_the_first_epochs_calls(steps_per_execution):
         assert first == [4, 4, 4, 4, 3, 3, 1]  # 22 full batches in six calls of at most 4, then the partial one
     else:
         assert first[:2] == [1, 1] and len(first) < 23  # two timed single steps, then fused calls
+
+
+@pytest.mark.skipif(lamina.backend.backend() != "jax", reason="the JAX engine fuses steps into one lax.scan")
+def test_on_the_cpu_only_convolving_models_run_one_step_per_call():
+    # XLA:CPU runs convolutions slowly inside loops, so a convolving step is not fused there; a model that only
+    # casts its inputs (Embedding on float ids, as Keras 2 models feed them: `convert_element_type`, which once
+    # matched "conv") is.
+    import jax
+
+    if jax.default_backend() != "cpu":
+        pytest.skip("on accelerators every model fuses")
+
+    def fusable(model, x):
+        model.compile("sgd", "mse")
+        model.fit(x, np.zeros((len(x), 1), "float32"), batch_size=4, epochs=1, verbose=0)
+        return model._runner.can_fuse(x[:4])
+
+    ids = np.arange(16).reshape(8, 2) % 5
+    embedding = lamina.Sequential([layers.Input((2,)), layers.Embedding(5, 3), layers.Flatten(), layers.Dense(1)])
+    convolving = lamina.Sequential([layers.Input((6, 1)), layers.Conv1D(2, 3), layers.Flatten(), layers.Dense(1)])
+    assert fusable(embedding, ids) is True
+    assert fusable(convolving, np.ones((8, 6, 1), "float32")) is False

@@ -111,7 +111,7 @@ class StepRunner:
             else:
                 sample = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), x_batch)
                 jaxpr = jax.make_jaxpr(self._predict_step)(_read(self.tv), _read(self.ntv), sample)
-                self._fusable = not _uses_primitive(jaxpr.jaxpr, "conv")
+                self._fusable = not _uses_primitive(jaxpr.jaxpr, "conv_general")  # not convert_element_type
         return self._fusable
 
     def _place(self, state, batch):
