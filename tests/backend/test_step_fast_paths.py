@@ -122,6 +122,19 @@ def test_updates_without_the_fused_kernel_are_keras_rule(monkeypatch):
         check_sgd(DTYPE_CASES["mixed"], momentum, nesterov)
 
 
+def record_update_calls(monkeypatch, optimizers) -> list:
+    """A list that records `(number of tensors, fused)` for each call of torch's Adam or SGD update."""
+    calls = []
+    real_adam, real_sgd = optimizers.torch_adam, optimizers.torch_sgd
+    monkeypatch.setattr(
+        optimizers, "torch_adam", lambda p, *a, **k: calls.append((len(p), k["fused"])) or real_adam(p, *a, **k)
+    )
+    monkeypatch.setattr(
+        optimizers, "torch_sgd", lambda p, *a, **k: calls.append((len(p), k["fused"])) or real_sgd(p, *a, **k)
+    )
+    return calls
+
+
 def test_a_strided_weight_takes_the_per_tensor_path_and_the_rest_the_fused_kernel(monkeypatch):
     # An LSTM keeps its recurrent kernel transposed in memory, and a weight used transposed gets a strided
     # gradient: the strided variable is updated per tensor, the others by the fused kernel, all by Keras's rule.
@@ -131,14 +144,7 @@ def test_a_strided_weight_takes_the_per_tensor_path_and_the_rest_the_fused_kerne
 
     from lamina.backend.torch import optimizers
 
-    calls = []
-    real_adam, real_sgd = optimizers.torch_adam, optimizers.torch_sgd
-    monkeypatch.setattr(
-        optimizers, "torch_adam", lambda p, *a, **k: calls.append((len(p), k["fused"])) or real_adam(p, *a, **k)
-    )
-    monkeypatch.setattr(
-        optimizers, "torch_sgd", lambda p, *a, **k: calls.append((len(p), k["fused"])) or real_sgd(p, *a, **k)
-    )
+    calls = record_update_calls(monkeypatch, optimizers)
     params, grads, ms = ([RNG.normal(size=s).astype("float32") for s in SHAPES] for _ in range(3))
     vs = [np.abs(m) * 0.01 for m in ms]
 
@@ -380,14 +386,7 @@ def test_weights_stored_out_channels_first_with_slots_alike_take_the_fused_kerne
 
     from lamina.backend.torch import optimizers
 
-    calls = []
-    real_adam, real_sgd = optimizers.torch_adam, optimizers.torch_sgd
-    monkeypatch.setattr(
-        optimizers, "torch_adam", lambda p, *a, **k: calls.append((len(p), k["fused"])) or real_adam(p, *a, **k)
-    )
-    monkeypatch.setattr(
-        optimizers, "torch_sgd", lambda p, *a, **k: calls.append((len(p), k["fused"])) or real_sgd(p, *a, **k)
-    )
+    calls = record_update_calls(monkeypatch, optimizers)
     shapes = [(3, 3, 2, 4), (4,)]
     params, grads, ms = ([RNG.normal(size=s).astype("float32") for s in shapes] for _ in range(3))
     vs = [np.abs(m) * 0.01 for m in ms]
