@@ -301,10 +301,8 @@ class Functional(Model):
         """`release_plan` of `nodes` (the whole graph, or the host stage's numeric part), made once per list."""
         plans = self.__dict__.setdefault("_release_plans", {})
         if id(nodes) not in plans:
-            plans[id(nodes)] = (
-                nodes,
-                release_plan(nodes, self._keep()),
-            )  # the list kept with its plan: ids stay unique
+            # The list is kept with its plan, so that its id stays its own.
+            plans[id(nodes)] = (nodes, release_plan(nodes, self._keep()))
         return plans[id(nodes)][1]
 
     def compute_mask(self, inputs, mask=None):
