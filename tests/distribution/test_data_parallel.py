@@ -14,6 +14,7 @@ import pytest
 
 import lamina
 from lamina import distribution, layers, utils
+from lamina.utils import nest
 
 JAX = lamina.backend.backend() == "jax"
 needs_devices = pytest.mark.skipif(
@@ -334,3 +335,30 @@ def test_custom_objects_defined_in_a_function_train_in_parallel_or_get_a_clear_e
     finally:
         registry.pop("ParallelTests>Doubled", None)
         registry.pop("Doubled", None)
+
+
+@needs_devices
+@pytest.mark.skipif(JAX, reason="torch's worker processes")
+@pytest.mark.parametrize("inputs", ["numpy", "torch"])
+def test_workers_get_their_slices_as_plain_arrays(monkeypatch, inputs):
+    # A torch tensor sent through a worker's pipe travels as a shared-memory file whose descriptor the worker fetches
+    # from this process's resource sharer (a connection and handshake per tensor); slices go as NumPy arrays.
+    import torch
+
+    distribute = lamina.backend.engine.distribute
+    x, y = _data(32)
+    parallel = utils.multi_gpu_model(_model(), gpus=2)
+    _fit(parallel, x, y, epochs=1)  # the workers are running
+    sent = []
+    pool = distribute._pool["value"]
+    real_send = pool.send
+    monkeypatch.setattr(pool, "send", lambda rank, message: (sent.append(message), real_send(rank, message))[1])
+    if inputs == "torch":
+        x, y = torch.from_numpy(x), torch.from_numpy(y)
+    parallel.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+    parallel.predict(x, batch_size=16, verbose=0)
+    steps = [message for message in sent if message[0] in ("train", "predict")]
+    assert {message[0] for message in steps} == {"train", "predict"}
+    leaves = [leaf for message in steps for leaf in nest.flatten(list(message[2:])) if leaf is not None]
+    assert leaves and all(type(leaf) is not torch.Tensor for leaf in leaves)
+    assert any(isinstance(leaf, np.ndarray) and leaf.shape == (1, 8, 6) for leaf in leaves)

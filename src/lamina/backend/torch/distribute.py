@@ -391,6 +391,13 @@ class _JobReplicas(_Replicas):
             ) from error
 
 
+# torch dtypes with a NumPy twin (a bfloat16 slice stays a tensor).
+_NUMPY_DTYPES = {
+    torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64,
+    torch.float16, torch.float32, torch.float64, torch.complex64, torch.complex128,
+}  # fmt: skip
+
+
 def _slice(tree, position: int, count: int):
     """`tree`'s arrays' slice `position` of `count` along axis 1 (the batch of stacked steps)."""
     if tree is None:
@@ -401,6 +408,11 @@ def _slice(tree, position: int, count: int):
         return type(tree)(_slice(value, position, count) for value in tree)
     size = tree.shape[1] // count
     part = tree[:, position * size : (position + 1) * size]
+    if isinstance(part, torch.Tensor) and part.device.type == "cpu" and part.dtype in _NUMPY_DTYPES:
+        part = part.detach().numpy()
     if isinstance(part, np.ndarray):
-        return torch.from_numpy(np.ascontiguousarray(part))
+        # A worker's slice travels as NumPy bytes through its pipe. A torch tensor would travel as a shared-memory
+        # file whose descriptor the worker fetches from this process's multiprocessing resource sharer (a socket
+        # and a handshake per tensor, every step); one such handshake was seen never to finish.
+        return np.ascontiguousarray(part)
     return part.contiguous()
