@@ -263,3 +263,30 @@ def test_a_value_read_twice_is_not_written_over():
     relu, sigmoid = model.predict(x, verbose=0)
     np.testing.assert_allclose(relu, np.maximum(raw, 0.0), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(sigmoid, 1.0 / (1.0 + np.exp(-raw)), rtol=1e-5, atol=1e-5)
+
+
+def test_layers_changed_after_the_first_predict_are_run_as_they_are_now():
+    # Keras users edit layers in place (keras-vis sets `layer.activation = linear`); a Functional model's plan is
+    # made on its first inference call, and a pair or ReLU changed since runs its layers' own calls.
+    model = residual_model()
+    x = RNG.normal(size=(2, 8, 8, 4)).astype("float32")
+    np.testing.assert_allclose(model.predict(x, verbose=0), residual_reference(model, x), rtol=2e-5, atol=2e-5)
+    conv, relu = model.get_layer("c1"), model.layers[3]
+    assert type(relu).__name__ == "Activation"
+    conv.activation = lamina.activations.get("tanh")  # inside the first folded pair
+    relu.activation = lamina.activations.get("linear")  # an in-place ReLU no longer
+
+    def changed_reference(value):
+        c1 = conv2d_reference(value, *conv.get_weights(), padding="same")
+        y = batch_norm_reference(np.tanh(c1), *model.get_layer("bn1").get_weights(), 1e-3)
+        y = batch_norm_reference(
+            conv2d_reference(y, *model.get_layer("c2").get_weights(), padding="same"),
+            *model.get_layer("bn2").get_weights(),
+            1e-3,
+        )
+        return np.maximum(y + conv2d_reference(value, *model.get_layer("c3").get_weights()), 0.0)
+
+    expected = changed_reference(x.astype(np.float64))
+    np.testing.assert_allclose(lamina.ops.convert_to_numpy(model(x)), expected, rtol=2e-5, atol=2e-5)
+    if lamina.backend.backend() == "torch":  # eager: predict too (JAX's compiled predict is kept, as Keras's is)
+        np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=2e-5, atol=2e-5)

@@ -13,7 +13,9 @@ A pair folds only where nothing else can tell: exactly Conv1D/Conv2D/Conv3D (not
 differ) with no activation and no activity regularizer, then exactly BatchNormalization on the channels axis with no
 activity regularizer; float32 everywhere (mixed precision normalizes in float32 and is left as it is); the
 convolution's output read by the BatchNormalization alone and by nothing else (not a model output); both called
-with the tensor alone (no `training=`, no mask). Models fold only when the call is not training.
+with the tensor alone (no `training=`, no mask). Models fold only when the call is not training. A Functional model
+makes its plan once, and each folded pair and in-place ReLU checks its layers again when called: one changed since
+(`layer.activation = ...`, a new dtype policy) runs its layers' own calls.
 
 Then a ReLU (`Activation("relu")`, a default `ReLU()`) or an `Add` whose input is read by it alone, and was made in
 this call by a layer that returns a new array (a convolution, a folded pair, a normalization, an addition), writes
@@ -109,6 +111,8 @@ class FoldedNode:
         self.layer = self
 
     def __call__(self, inputs):
+        if not foldable(self.conv, self.norm):  # changed since the plan was made (`conv.activation = relu`, say)
+            return self.norm(self.conv(inputs))
         return call_folded(self.conv, self.norm, inputs)
 
 
@@ -168,6 +172,8 @@ class InPlaceNode:
 
     def __call__(self, inputs):
         if not isinstance(self.node.layer, Add):
+            if not _is_relu(self.node.layer):  # changed since the plan was made: the layer's own call
+                return self.node.layer(inputs)
             return engine.nn.relu_in_place(inputs)
         out = inputs[self.input_index]
         for index, other in enumerate(inputs):
