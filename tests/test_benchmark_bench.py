@@ -28,6 +28,16 @@ def test_lower_is_better_rows_invert_both_ratios_and_skip_unmeasured_cells():
     assert math.isnan(ratio) and math.isnan(best)
 
 
+def test_passes_keep_each_cell_s_best_measurement_and_a_failed_one_never_wins():
+    nan = {"value": float("nan")}
+    assert bench.better(None, {"value": 5.0}, lower_is_better=False) == {"value": 5.0}
+    assert bench.better({"value": 5.0}, {"value": 7.0}, lower_is_better=False) == {"value": 7.0}
+    assert bench.better({"value": 7.0}, {"value": 5.0}, lower_is_better=False) == {"value": 7.0}
+    assert bench.better({"value": 7.0}, {"value": 5.0}, lower_is_better=True) == {"value": 5.0}  # MB, ms, s
+    assert bench.better(nan, {"value": 5.0}, lower_is_better=True) == {"value": 5.0}
+    assert bench.better({"value": 5.0}, nan, lower_is_better=False) == {"value": 5.0}
+
+
 def test_tf_keras_runs_in_the_interpreter_named_else_in_this_one_if_it_has_tf_keras(monkeypatch):
     monkeypatch.delenv("LAMINA_BENCH_TF_PYTHON", raising=False)
     assert bench.tf_keras_python("/opt/tf/bin/python") == "/opt/tf/bin/python"
