@@ -409,7 +409,7 @@ def _slice(tree, position: int, count: int):
     size = tree.shape[1] // count
     part = tree[:, position * size : (position + 1) * size]
     if isinstance(part, torch.Tensor) and part.device.type == "cpu" and part.dtype in _NUMPY_DTYPES:
-        part = part.detach().numpy()
+        part = part.numpy(force=True)  # detached, conjugation resolved
     if isinstance(part, np.ndarray):
         # A worker's slice travels as NumPy bytes through its pipe. A torch tensor would travel as a shared-memory
         # file whose descriptor the worker fetches from this process's multiprocessing resource sharer (a socket
