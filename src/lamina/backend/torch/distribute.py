@@ -5,10 +5,10 @@ starts one worker process per further device (`torch.multiprocessing`: spawned f
 and joins them in a process group over tcp://127.0.0.1 (NCCL on GPUs, gloo on CPU); they stop at exit. Each worker
 rebuilds the model from lamina's own file format (architecture, weights, compile arguments; registered custom
 objects are passed along; a spawned worker does not run the user's script, so classes defined in the script itself
-are unknown there) and then, for each call, receives its slice of every batch (shared-memory tensors through a
-pipe). All replicas run the same step on their slice; the gradients and losses go through one all-reduce (one flat
-bucket per dtype) and every replica applies the same optimizer update, so the weights stay identical. The main
-process gathers the predictions and updates the metrics on the whole batch.
+are unknown there) and then, for each call, receives its slice of every batch (NumPy arrays through a pipe; GPU
+tensors as they are). All replicas run the same step on their slice; the gradients and losses go through one
+all-reduce (one flat bucket per dtype) and every replica applies the same optimizer update, so the weights stay
+identical. The main process gathers the predictions and updates the metrics on the whole batch.
 BatchNormalization normalizes each replica's slice with its own statistics (Keras's multi_gpu_model), its moving
 statistics are averaged over the replicas; dropout draws the whole batch's mask and each replica keeps its slice.
 
