@@ -30,15 +30,20 @@ def test_the_flag_is_added_only_for_measured_jaxlibs_and_never_over_the_users(fl
     assert _xla_flags.flags_without_ynnpack_convolutions(flags, version) == expected
 
 
+# One core for both sides: with xdist's other worker (or any load) on the machine, XLA's two threads against YNNPACK's
+# one made the measured ratio depend on the load (1.6x under CI's load, 4x on a quiet machine); on one core both share
+# it alike (2.7x measured with two busy processes beside it, 2.9-3.6x quiet).
 CONVOLVE = """
-import os, time, lamina, numpy as np, jax
+import os
+os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+import time, lamina, numpy as np, jax
 from lamina import ops
 x = np.random.default_rng(0).normal(size=(64, 26, 26, 32)).astype("float32")
 w = np.random.default_rng(1).normal(size=(3, 3, 32, 64)).astype("float32")
 step = jax.jit(jax.grad(lambda x, w: (ops.conv(x, w) ** 2).sum(), argnums=1))
 step(x, w).block_until_ready()
 best = 1e9
-for _ in range(5):
+for _ in range(10):
     start = time.perf_counter()
     step(x, w).block_until_ready()
     best = min(best, time.perf_counter() - start)
@@ -63,11 +68,15 @@ def convolve(**env):
     reason="a jaxlib lamina sets no flag for",
 )
 def test_importing_lamina_sets_the_flag_and_convolution_gradients_get_faster():
-    flags, ours = convolve()
-    assert flags == _xla_flags.YNN_FLAG
-    # The user's choice wins: XLA's own default list, YNNPACK's convolutions included.
-    flags, theirs = convolve(XLA_FLAGS="--xla_cpu_experimental_ynn_fusion_type=+individual_convolution")
-    assert flags == "--xla_cpu_experimental_ynn_fusion_type=+individual_convolution"
-    # Measured on the 2-core AVX2 CI machine: 4.4x at this batch of 64 (1.55x at 16, where CI's load hid it); on
-    # the AVX-512 machine 4.5x (and 1.9-2.7x with lamina's allocator settings, which speed up both sides).
-    assert ours < theirs / 2
+    ours, theirs = [], []
+    for _ in range(2):  # taking turns, so that a burst of load elsewhere falls on both sides
+        flags, seconds = convolve()
+        assert flags == _xla_flags.YNN_FLAG
+        ours.append(seconds)
+        # The user's choice wins: XLA's own default list, YNNPACK's convolutions included.
+        flags, seconds = convolve(XLA_FLAGS="--xla_cpu_experimental_ynn_fusion_type=+individual_convolution")
+        assert flags == "--xla_cpu_experimental_ynn_fusion_type=+individual_convolution"
+        theirs.append(seconds)
+    # Measured on one core: 2.9-3.6x on the AVX-512 machine, 2.7x with two busy processes beside it (on all cores,
+    # 4.4x on the 2-core AVX2 machine and 4x here, 1.6x under CI's load).
+    assert min(ours) < min(theirs) / 1.5, (ours, theirs)
